@@ -1,0 +1,188 @@
+"""Pass 2, deciding: what each call site needs, given the task index.
+
+For each call: the declared options it lacks (only values set explicitly in code), and the diagnostics
+of DESIGN.md: unknown or dynamic names, `**kwargs` splats, explicit overrides, options the declaration
+sets to something that cannot be copied, duplicate declarations and arguments that do not fit.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from codemods.model import (
+    CELERY_BUILTIN_PREFIX,
+    NOT_LITERAL,
+    PARITY_OPTIONS,
+    CallSite,
+    Change,
+    Diagnostic,
+    Literal,
+    MaybeLiteral,
+    Severity,
+    Signature,
+    TaskDef,
+    TaskIndex,
+)
+
+
+Report = Callable[[str, Severity, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Keywords to append to the call with this ordinal, in insertion order."""
+
+    ordinal: int
+    line: int
+    added: Mapping[str, Literal]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    edits: tuple[Edit, ...]
+    changes: tuple[Change, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def ordered_options(requested: Iterable[str]) -> tuple[str, ...]:
+    """The requested options in parity-set order, others after them in the order given."""
+    requested = list(dict.fromkeys(requested))
+    known = [o for o in PARITY_OPTIONS if o in requested]
+    return (*known, *(o for o in requested if o not in PARITY_OPTIONS))
+
+
+def same_value(a: MaybeLiteral, b: MaybeLiteral) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def suggest(name: str, known: Iterable[str]) -> list[str]:
+    """Close names: same last component first (a wrong module prefix), then spelling."""
+    known = sorted(known)
+    tail = name.rsplit(".", 1)[-1]
+    same_tail = [k for k in known if k.rsplit(".", 1)[-1] == tail and k != name]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+    return list(dict.fromkeys([*same_tail, *close]))[:3]
+
+
+def argument_problems(
+    signature: Signature, args_count: int | None, kwargs_keys: tuple[str, ...] | None
+) -> list[str]:
+    """Why `args`/`kwargs` cannot bind to the signature; empty when they may."""
+    problems = []
+    positional = signature.positional
+    if args_count is not None and args_count > len(positional) and not signature.varargs:
+        problems.append(
+            f"{args_count} positional arguments given, the task takes at most {len(positional)}"
+        )
+    if kwargs_keys is not None:
+        accepted = set(positional[signature.positional_only :]) | set(signature.keyword_only)
+        for key in kwargs_keys:
+            if key not in accepted and not signature.varkw:
+                problems.append(f"unexpected keyword argument '{key}'")
+            elif args_count is not None and key in positional[:args_count]:
+                problems.append(f"multiple values for argument '{key}'")
+    if args_count is not None and kwargs_keys is not None:
+        covered = set(positional[:args_count]) | set(kwargs_keys)
+        missing = [p for p in positional[: signature.required] if p not in covered]
+        missing += [k for k in signature.required_keyword_only if k not in covered]
+        if missing:
+            problems.append("missing required argument " + ", ".join(f"'{m}'" for m in missing))
+    return problems
+
+
+def plan_calls(
+    sites: Iterable[CallSite], index: TaskIndex, *, path: str, options: Iterable[str]
+) -> Plan:
+    option_order = ordered_options(options)
+    edits: list[Edit] = []
+    changes: list[Change] = []
+    diagnostics: list[Diagnostic] = []
+    for site in sites:
+        if site.ignore_all:
+            continue
+        found: list[Diagnostic] = []
+        added = _plan_call(site, index, option_order, path, found)
+        diagnostics.extend(d for d in found if d.code not in site.ignored)
+        if added:
+            edits.append(Edit(site.ordinal, site.line, added))
+            changes.append(Change(path, site.line, site.task or "", added))
+    return Plan(tuple(edits), tuple(changes), tuple(diagnostics))
+
+
+def _plan_call(
+    site: CallSite,
+    index: TaskIndex,
+    option_order: tuple[str, ...],
+    path: str,
+    found: list[Diagnostic],
+) -> dict[str, Literal]:
+    def report(code: str, severity: Severity, message: str) -> None:
+        found.append(Diagnostic(path, site.line, code, severity, message))
+
+    if site.task is None:
+        report(
+            "dynamic-name",
+            Severity.WARNING,
+            f"the task name is {site.dynamic_reason}; the call cannot be checked",
+        )
+        return {}
+    if site.task.startswith(CELERY_BUILTIN_PREFIX) or site.task in index.conflicts:
+        return {}
+    task = index.get(site.task)
+    if task is None:
+        hints = suggest(site.task, index.tasks)
+        hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
+        report("unknown-task", Severity.WARNING, f"no task named '{site.task}'{hint}")
+        return {}
+    if task.signature is not None:
+        for problem in argument_problems(task.signature, site.args_count, site.kwargs_keys):
+            report("argument-mismatch", Severity.ERROR, f"task '{task.name}': {problem}")
+    missing = _missing_options(site, task, option_order, report)
+    if missing and site.splat:
+        report(
+            "splat-options",
+            Severity.WARNING,
+            f"the call passes {site.splat}; not adding {', '.join(missing)} (could collide)",
+        )
+        return {}
+    return {o: v for o, v in missing.items() if o not in site.ignored}
+
+
+def _missing_options(
+    site: CallSite, task: TaskDef, option_order: tuple[str, ...], report: Report
+) -> dict[str, Literal]:
+    missing: dict[str, Literal] = {}
+    for option in option_order:
+        if option in task.unresolved_options and option not in site.given:
+            report(
+                "non-literal-option",
+                Severity.WARNING,
+                f"task '{task.name}' sets {option} to a value that cannot be copied "
+                f"({task.path}:{task.line}); add it by hand",
+            )
+            continue
+        if option not in task.options:
+            continue
+        declared = task.options[option]
+        if option == "ignore_result" and declared is not True:
+            continue  # only a task that ignores results needs it on the call
+        if option in site.given:
+            value = site.given[option]
+            if value is not NOT_LITERAL and not same_value(value, declared):
+                report(
+                    "explicit-override",
+                    Severity.INFO,
+                    f"the call sets {option}={value!r}, the task declares {declared!r}; kept",
+                )
+            continue
+        missing[option] = declared
+    for splat in (u for u in task.unresolved_options if u.startswith("**")):
+        report(
+            "non-literal-option",
+            Severity.WARNING,
+            f"task '{task.name}' takes options from {splat}, which cannot be read "
+            f"({task.path}:{task.line}); check this call by hand",
+        )
+    return missing
