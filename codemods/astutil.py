@@ -11,12 +11,10 @@ import ast
 from collections import Counter
 from collections.abc import Iterator
 
-from codemods.model import NOT_LITERAL, Literal, MaybeLiteral
+from codemods.model import NOT_LITERAL, MaybeValue, OptionValue
 
 
-
-
-def literal_value(node: ast.expr) -> MaybeLiteral:
+def literal_value(node: ast.expr) -> MaybeValue:
     """The value of a scalar literal (`"x"`, `3`, `-1.5`, `True`, `None`), else NOT_LITERAL."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool | None):
         return node.value
@@ -24,10 +22,11 @@ def literal_value(node: ast.expr) -> MaybeLiteral:
         isinstance(node, ast.UnaryOp)
         and isinstance(node.op, ast.USub | ast.UAdd)
         and isinstance(node.operand, ast.Constant)
-        and type(node.operand.value) in (int, float)
+        and isinstance(node.operand.value, int | float)
+        and not isinstance(node.operand.value, bool)
     ):
-        value = node.operand.value
-        return -value if isinstance(node.op, ast.USub) else value
+        number: int | float = node.operand.value
+        return -number if isinstance(node.op, ast.USub) else number
     return NOT_LITERAL
 
 
@@ -211,12 +210,12 @@ def _global_rebinds(tree: ast.Module) -> Counter[str]:
     return counts
 
 
-def module_constants(tree: ast.Module) -> dict[str, Literal]:
+def module_constants(tree: ast.Module) -> dict[str, OptionValue]:
     """Names bound exactly once, directly in the module body, by `NAME = literal` (or annotated)."""
     bindings = scope_bindings(tree.body)
     if any(isinstance(n, ast.Global) for n in ast.walk(tree)):
         bindings.update(_global_rebinds(tree))
-    constants: dict[str, Literal] = {}
+    constants: dict[str, OptionValue] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value

@@ -3,8 +3,8 @@
 A call site is `<any receiver>.send_task(NAME, ...)`
 (https://docs.celeryq.dev/en/stable/reference/celery.html#celery.Celery.send_task). NAME is a string
 literal or a module-level string constant; anything else is a dynamic name. What a call needs is
-decided later against the index (plan.py), so this module needs no index and its output can be cached
-by file content.
+decided later against the index (plan.py), so this module needs no index and its output can be
+cached by file content.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import ast
 import re
 
 from codemods.astutil import ScopeTracker, final_name, literal_value, module_constants
-from codemods.model import NOT_LITERAL, CallSite, Literal, MaybeLiteral
+from codemods.model import NOT_LITERAL, CallSite, MaybeValue, OptionValue
 
 # Celery.send_task's parameters in order, so that positional arguments map to names.
 SEND_TASK_PARAMETERS = (
@@ -116,7 +116,9 @@ class _CallReader(ScopeTracker):
     def visit_Call(self, node: ast.Call) -> None:
         callee = final_name(node.func)
         if callee in CANDIDATE_CALLEES:
-            self.found[node] = self._send_task(node) if isinstance(node.func, ast.Attribute) else None
+            self.found[node] = (
+                self._send_task(node) if isinstance(node.func, ast.Attribute) else None
+            )
         self.generic_visit(node)
 
     def _name(self, node: ast.expr) -> tuple[str | None, str]:
@@ -137,7 +139,7 @@ class _CallReader(ScopeTracker):
         return None, f"the expression '{ast.unparse(node)}'"
 
     def _send_task(self, node: ast.Call) -> CallSite:
-        given: dict[str, MaybeLiteral] = {}
+        given: dict[str, MaybeValue] = {}
         values: dict[str, ast.expr] = {}
         splat = ""
         for position, arg in enumerate(node.args):
@@ -154,7 +156,9 @@ class _CallReader(ScopeTracker):
         for name, value in values.items():
             if name not in ("name", "args", "kwargs"):
                 given[name] = self._value(value)
-        task, reason = (None, "no task name") if "name" not in values else self._name(values["name"])
+        task, reason = (
+            (None, "no task name") if "name" not in values else self._name(values["name"])
+        )
         args_count = _sequence_length(values.get("args"))
         kwargs_keys = _dict_keys(values.get("kwargs"))
         if splat:
@@ -171,8 +175,8 @@ class _CallReader(ScopeTracker):
             kwargs_keys=kwargs_keys,
         )
 
-    def _value(self, node: ast.expr) -> MaybeLiteral:
-        value: Literal | object = literal_value(node)
+    def _value(self, node: ast.expr) -> MaybeValue:
+        value: OptionValue | object = literal_value(node)
         if (
             value is NOT_LITERAL
             and isinstance(node, ast.Name)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 import libcst as cst
 
 from codemods.calls import CANDIDATE_CALLEES
-from codemods.model import Literal
+from codemods.model import OptionValue
 from codemods.plan import Edit
 
 
@@ -26,7 +26,9 @@ def edit_source(source: str, edits: Iterable[Edit]) -> str:
     rewriter = SendTaskRewriter(by_ordinal)
     new_module = module.visit(rewriter)
     if rewriter.applied != set(by_ordinal):
-        raise RewriteMismatch(f"edited calls {sorted(rewriter.applied)}, planned {sorted(by_ordinal)}")
+        raise RewriteMismatch(
+            f"edited calls {sorted(rewriter.applied)}, planned {sorted(by_ordinal)}"
+        )
     return new_module.code
 
 
@@ -64,7 +66,7 @@ class SendTaskRewriter(cst.CSTTransformer):
         return append_keywords(updated_node, self.edits[ordinal].added)
 
 
-def render_literal(value: Literal, quote: str = '"') -> str:
+def render_literal(value: OptionValue, quote: str = '"') -> str:
     text = repr(value)
     if isinstance(value, str) and quote == '"' and text.startswith("'") and '"' not in value:
         text = f'"{text[1:-1]}"'
@@ -92,14 +94,16 @@ def _comma_after(arg: cst.Arg) -> cst.BaseParenthesizableWhitespace | None:
     return arg.comma.whitespace_after if isinstance(arg.comma, cst.Comma) else None
 
 
-def append_keywords(call: cst.Call, added: Mapping[str, Literal]) -> cst.Call:
+def append_keywords(call: cst.Call, added: Mapping[str, OptionValue]) -> cst.Call:
     if not call.args or not added:
         raise RewriteMismatch("no argument to append after")
     args = list(call.args)
     last = args[-1]
     trailing_comma = isinstance(last.comma, cst.Comma)
     closing: cst.BaseParenthesizableWhitespace = (
-        last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else last.whitespace_after_arg
+        last.comma.whitespace_after
+        if isinstance(last.comma, cst.Comma)
+        else last.whitespace_after_arg
     )
     template = _line_start_template(call)
     quote = _quote_style(call)

@@ -1,10 +1,10 @@
 """Pass 1: read task declarations from worker source and build the task index.
 
-Recognised: `@app.task`, `@app.task(...)`, `@shared_task`, `@shared_task(...)`, `@celery.shared_task`,
-aliased imports, where `app` is a `Celery(...)` instance made in the same module or imported from another
-indexed module. A task's name is its `name=` or Celery's generated `module.function`
-(https://docs.celeryq.dev/en/stable/userguide/tasks.html#names). A decorator named `task` from another
-library (invoke, fabric, locust, prefect) is not a Celery task.
+Recognised: `@app.task`, `@app.task(...)`, `@shared_task`, `@shared_task(...)`,
+`@celery.shared_task`, aliased imports, where `app` is a `Celery(...)` instance made in the same
+module or imported from another indexed module. A task's name is its `name=` or Celery's generated
+`module.function` (https://docs.celeryq.dev/en/stable/userguide/tasks.html#names). A decorator
+named `task` from another library (invoke, fabric, locust, prefect) is not a Celery task.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from codemods.model import (
     NOT_LITERAL,
     DeclaredTask,
     Diagnostic,
-    Literal,
-    MaybeLiteral,
+    MaybeValue,
     ModuleFacts,
+    OptionValue,
     Severity,
     Signature,
     TaskDef,
@@ -44,7 +44,9 @@ def index_source(source: str, *, path: str, module: str, is_package: bool = Fals
     return index_tree(ast.parse(source), path=path, module=module, is_package=is_package)
 
 
-def index_tree(tree: ast.Module, *, path: str, module: str, is_package: bool = False) -> ModuleFacts:
+def index_tree(
+    tree: ast.Module, *, path: str, module: str, is_package: bool = False
+) -> ModuleFacts:
     reader = _DeclarationReader(tree, path=path, module=module, is_package=is_package)
     reader.visit(tree)
     aliases = {f"{module}.{local}": target for local, target in reader.imports.items()}
@@ -95,7 +97,9 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, bind: bool) -> Sign
         required = max(0, required - 1)
     keyword_only = tuple(a.arg for a in args.kwonlyargs)
     required_kw = tuple(
-        a.arg for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True) if default is None
+        a.arg
+        for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+        if default is None
     )
     return Signature(
         positional=tuple(positional),
@@ -118,7 +122,7 @@ class _DeclarationReader(ScopeTracker):
         self.declared: list[DeclaredTask] = []
         self.diagnostics: list[Diagnostic] = []
 
-    def _value(self, node: ast.expr) -> MaybeLiteral:
+    def _value(self, node: ast.expr) -> MaybeValue:
         value = literal_value(node)
         if (
             value is NOT_LITERAL
@@ -159,7 +163,7 @@ class _DeclarationReader(ScopeTracker):
         line = decorator.lineno
         name: str | None = f"{self.module}.{node.name}" if self.module else node.name
         bind = False
-        options: dict[str, Literal] = {}
+        options: dict[str, OptionValue] = {}
         unresolved: list[str] = []
         keywords = decorator.keywords if isinstance(decorator, ast.Call) else []
         for keyword in keywords:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Union
 
 # A value the tool can copy from a declaration into a call.
-Literal = Union[str, int, float, bool, None]
+OptionValue = str | int | float | bool | None
 
 # The options that make send_task behave as apply_async (see DESIGN.md), in insertion order.
 PARITY_OPTIONS: tuple[str, ...] = (
@@ -45,7 +44,7 @@ class _NotLiteral:
 
 
 NOT_LITERAL = _NotLiteral()
-MaybeLiteral = Union[Literal, _NotLiteral]
+MaybeValue = OptionValue | _NotLiteral
 
 
 class Severity(str, Enum):
@@ -81,7 +80,7 @@ class TaskDef:
     name: str
     path: str
     line: int
-    options: Mapping[str, Literal] = field(default_factory=dict)
+    options: Mapping[str, OptionValue] = field(default_factory=dict)
     # Options set to something the tool cannot copy ("**NAME" for a dict splat it cannot read).
     unresolved_options: tuple[str, ...] = ()
     signature: Signature | None = None
@@ -113,7 +112,7 @@ class Change:
     path: str
     line: int
     task: str
-    added: Mapping[str, Literal]
+    added: Mapping[str, OptionValue]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +151,7 @@ class ModuleFacts:
     declared: tuple[DeclaredTask, ...] = ()
     # Dotted names bound to a Celery app in this module, e.g. "proj.celery.app".
     apps: frozenset[str] = frozenset()
-    # Dotted names bound by imports in this module -> what they import, e.g. "proj.app" -> "proj.celery.app".
+    # Names bound by imports here -> what they import, e.g. "proj.app" -> "proj.celery.app".
     aliases: Mapping[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
 
@@ -169,7 +168,7 @@ class CallSite:
     # Why `task` is None: "an f-string", "the parameter 'name'", ...
     dynamic_reason: str = ""
     # Options the call gives, by keyword or position, with their values when literal.
-    given: Mapping[str, MaybeLiteral] = field(default_factory=dict)
+    given: Mapping[str, MaybeValue] = field(default_factory=dict)
     # `**kwargs` or `*args` in the call: a new keyword could collide.
     splat: str = ""
     # Number of positional task arguments (`args=[...]`) and keyword names (`kwargs={...}`) when

@@ -1,8 +1,9 @@
 """Pass 2, deciding: what each call site needs, given the task index.
 
-For each call: the declared options it lacks (only values set explicitly in code), and the diagnostics
-of DESIGN.md: unknown or dynamic names, `**kwargs` splats, explicit overrides, options the declaration
-sets to something that cannot be copied, duplicate declarations and arguments that do not fit.
+For each call: the declared options it lacks (only values set explicitly in code), and the
+diagnostics of DESIGN.md: unknown or dynamic names, `**kwargs` splats, explicit overrides, options
+the declaration sets to something that cannot be copied, duplicate declarations and arguments that
+do not fit.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from codemods.model import (
     CallSite,
     Change,
     Diagnostic,
-    Literal,
-    MaybeLiteral,
+    MaybeValue,
+    OptionValue,
     Severity,
     Signature,
     TaskDef,
     TaskIndex,
 )
-
 
 Report = Callable[[str, Severity, str], None]
 
@@ -36,7 +36,7 @@ class Edit:
 
     ordinal: int
     line: int
-    added: Mapping[str, Literal]
+    added: Mapping[str, OptionValue]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ def ordered_options(requested: Iterable[str]) -> tuple[str, ...]:
     return (*known, *(o for o in requested if o not in PARITY_OPTIONS))
 
 
-def same_value(a: MaybeLiteral, b: MaybeLiteral) -> bool:
+def same_value(a: MaybeValue, b: MaybeValue) -> bool:
     return type(a) is type(b) and a == b
 
 
@@ -117,7 +117,7 @@ def _plan_call(
     option_order: tuple[str, ...],
     path: str,
     found: list[Diagnostic],
-) -> dict[str, Literal]:
+) -> dict[str, OptionValue]:
     def report(code: str, severity: Severity, message: str) -> None:
         found.append(Diagnostic(path, site.line, code, severity, message))
 
@@ -152,8 +152,8 @@ def _plan_call(
 
 def _missing_options(
     site: CallSite, task: TaskDef, option_order: tuple[str, ...], report: Report
-) -> dict[str, Literal]:
-    missing: dict[str, Literal] = {}
+) -> dict[str, OptionValue]:
+    missing: dict[str, OptionValue] = {}
     for option in option_order:
         if option in task.unresolved_options and option not in site.given:
             report(

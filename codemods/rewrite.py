@@ -1,8 +1,8 @@
 """Pass 2: source text + task index -> new text, changes and diagnostics.
 
-Reading (calls.py) and deciding (plan.py) work on the `ast` tree; only a file that needs an edit is
-parsed with libcst (cstedit.py, imported on first use), and every edit is verified (verify.py) before
-it is returned.
+Reading (calls.py) and deciding (plan.py) work on the `ast` tree; only a file that needs an edit
+is parsed with libcst (cstedit.py, imported on first use), and every edit is verified (verify.py)
+before it is returned.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from codemods.model import (
     Severity,
     TaskIndex,
 )
-from codemods.plan import Edit, plan_calls
+from codemods.plan import plan_calls
 from codemods.verify import verify_rewrite
 
 
@@ -57,7 +57,7 @@ def apply_index(
     try:
         new_source = cstedit.edit_source(source, plan.edits)
         problem = verify_rewrite(tree, new_source, plan.edits, CANDIDATE_CALLEES)
-    except Exception as error:  # noqa: BLE001 - any failure to edit leaves the file alone
+    except Exception as error:
         problem = f"{type(error).__name__}: {error}"
     if problem is not None:
         unsafe = Diagnostic(

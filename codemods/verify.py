@@ -39,7 +39,8 @@ def verify_rewrite(
         kept = len(before_calls[edit.ordinal].keywords)
         inserted = call.keywords[kept:]
         if [k.arg for k in inserted] != list(edit.added):
-            return f"line {edit.line}: inserted {[k.arg for k in inserted]}, planned {list(edit.added)}"
+            names = [k.arg for k in inserted]
+            return f"line {edit.line}: inserted {names}, planned {list(edit.added)}"
         for keyword in inserted:
             if not same_value(literal_value(keyword.value), edit.added[keyword.arg or ""]):
                 return f"line {edit.line}: {keyword.arg} has the wrong value"

@@ -1,0 +1,71 @@
+"""Which files to read: `.py` files under the given paths, in a stable order.
+
+Inside a git work tree, git decides (tracked files, and untracked ones that are not ignored);
+elsewhere the tree is walked, skipping virtualenvs, build and cache folders. A file named
+explicitly is always taken.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from fnmatch import fnmatch
+from pathlib import Path
+
+SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules",
+        "build", "dist", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
+    }
+)  # fmt: skip
+
+
+def _git_files(directory: Path) -> list[Path] | None:
+    """The `.py` files git knows under `directory`, or None outside a work tree or without git."""
+    try:
+        completed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"],
+            cwd=directory,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    if completed.returncode != 0:
+        return None
+    names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [directory / name for name in dict.fromkeys(names) if name]
+
+
+def _walk(directory: Path) -> Iterable[Path]:
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIP_DIRS
+            and not d.endswith(".egg-info")
+            and not (Path(root, d) / "pyvenv.cfg").exists()
+        )
+        for name in files:
+            if name.endswith(".py"):
+                yield Path(root, name)
+
+
+def _excluded(path: Path, patterns: Sequence[str]) -> bool:
+    text = path.as_posix()
+    return any(
+        fnmatch(text, p) or fnmatch(path.name, p) or fnmatch(text, f"*/{p}") for p in patterns
+    )
+
+
+def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> tuple[Path, ...]:
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            listed = _git_files(path)
+            candidates = _walk(path) if listed is None else listed
+            found.update(p for p in candidates if p.is_file() and not _excluded(p, exclude))
+        else:
+            found.add(path)  # named explicitly: always processed (missing files error later)
+    return tuple(sorted(found))
