@@ -58,7 +58,8 @@ def apply_index(
         new_source = cstedit.edit_source(source, plan.edits)
         problem = verify_rewrite(tree, new_source, plan.edits, CANDIDATE_CALLEES)
     except Exception as error:
-        problem = f"{type(error).__name__}: {error}"
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        problem = f"{type(error).__name__}: {first_line}"
     if problem is not None:
         unsafe = Diagnostic(
             path,
