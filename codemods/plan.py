@@ -58,11 +58,14 @@ def same_value(a: MaybeValue, b: MaybeValue) -> bool:
 
 
 def suggest(name: str, known: Iterable[str]) -> list[str]:
-    """Close names: same last component first (a wrong module prefix), then spelling."""
+    """Close names: the same last part under another module first, then the closest spellings."""
     known = sorted(known)
     tail = name.rsplit(".", 1)[-1]
     same_tail = [k for k in known if k.rsplit(".", 1)[-1] == tail and k != name]
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.75)
+    scored = [(difflib.SequenceMatcher(None, name, k).ratio(), k) for k in known]
+    best = max((score for score, _ in scored), default=0.0)
+    # Only names about as close as the closest one: a near miss is rarely one of many.
+    close = [k for score, k in sorted(scored, reverse=True) if score >= max(0.8, best - 0.05)]
     return list(dict.fromkeys([*same_tail, *close]))[:3]
 
 

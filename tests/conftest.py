@@ -37,7 +37,9 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def copy_tree(source: Path, target: Path) -> Path:
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("expected.*", "args", "__pycache__"))
+    shutil.copytree(
+        source, target, ignore=shutil.ignore_patterns("expected.*", "args", "__pycache__")
+    )
     return target
 
 

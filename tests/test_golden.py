@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import FIXTURES, copy_tree, git, init_repo, run_cli
 
-CASES = sorted(p for p in (FIXTURES / "cases").iterdir() if p.is_dir()) + [FIXTURES / "demo"]
+CASES = [*sorted(p for p in (FIXTURES / "cases").iterdir() if p.is_dir()), FIXTURES / "demo"]
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -77,8 +77,6 @@ def test_write_equals_applied_diff(case: tuple[Path, Path], tmp_path: Path) -> N
     changed = git(work, "diff", "--no-color", "--no-ext-diff")
     normalise = [line for line in diff.splitlines() if not line.startswith("@@")]
     got = [
-        line
-        for line in changed.splitlines()
-        if not line.startswith(("@@", "diff --git", "index "))
+        line for line in changed.splitlines() if not line.startswith(("@@", "diff --git", "index "))
     ]
     assert got == normalise
