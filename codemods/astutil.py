@@ -11,7 +11,7 @@ import ast
 from collections import Counter
 from collections.abc import Iterator
 
-from codemods.model import NOT_LITERAL, MaybeValue, OptionValue
+from codemods.model import NOT_LITERAL, MaybeValue
 
 
 def literal_value(node: ast.expr) -> MaybeValue:
@@ -194,7 +194,7 @@ def function_locals(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -
     return frozenset(names - declared_global)
 
 
-def _global_rebinds(tree: ast.Module) -> Counter[str]:
+def global_rebinds(tree: ast.Module) -> Counter[str]:
     """Names that functions rebind at module level through a `global` declaration."""
     counts: Counter[str] = Counter()
     for node in ast.walk(tree):
@@ -210,25 +210,15 @@ def _global_rebinds(tree: ast.Module) -> Counter[str]:
     return counts
 
 
-def module_constants(tree: ast.Module) -> dict[str, OptionValue]:
-    """Names bound exactly once, directly in the module body, by `NAME = literal` (or annotated)."""
-    bindings = scope_bindings(tree.body)
-    if any(isinstance(n, ast.Global) for n in ast.walk(tree)):
-        bindings.update(_global_rebinds(tree))
-    constants: dict[str, OptionValue] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None and node.simple:
-            target, value = node.target, node.value
-        else:
-            continue
-        if not isinstance(target, ast.Name) or bindings[target.id] != 1:
-            continue
-        literal = literal_value(value)
-        if literal is not NOT_LITERAL:
-            constants[target.id] = literal  # type: ignore[assignment]
-    return constants
+def star_imports(tree: ast.Module, module: str, is_package: bool) -> tuple[str, ...]:
+    """The modules `from x import *` pulls names from."""
+    found = []
+    for node in iter_module_statements(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            source = resolve_relative(module, is_package, node.level, node.module)
+            if source is not None:
+                found.append(source)
+    return tuple(found)
 
 
 class ScopeTracker(ast.NodeVisitor):

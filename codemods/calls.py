@@ -1,19 +1,26 @@
-"""Pass 2, reading: find the calls that start a task by name and record what they pass.
+"""Pass 2, reading: find what starts a task by name, and record what it passes.
 
-A call site is `<any receiver>.send_task(NAME, ...)`
-(https://docs.celeryq.dev/en/stable/reference/celery.html#celery.Celery.send_task). NAME is a string
-literal or a module-level string constant; anything else is a dynamic name. What a call needs is
-decided later against the index (plan.py), so this module needs no index and its output can be
-cached by file content.
+- `<any receiver>.send_task(NAME, ...)`, a local alias of it (`send = app.send_task; send(...)`) and
+  `functools.partial(app.send_task, NAME, ...)`
+  (https://docs.celeryq.dev/en/stable/reference/celery.html#celery.Celery.send_task);
+- name-based signatures: `signature(NAME, ...)`, `celery.signature`, `app.signature`,
+  `Signature(NAME, ...)`, `subtask`, wherever they stand (in `chain`, `group`, `chord`, `link=`);
+- beat-schedule entries: dict literals with a `"task"` and a `"schedule"` key.
+
+NAME is read as written (a literal, a constant, an f-string of constants); it is looked up later
+against the index (plan.py), so this module needs no index and its output can be cached by file
+content.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass, replace
 
-from codemods.astutil import ScopeTracker, final_name, literal_value, module_constants
-from codemods.model import NOT_LITERAL, CallSite, MaybeValue, OptionValue
+from codemods.astutil import ScopeTracker, dotted_name, final_name, import_table
+from codemods.model import NOT_LITERAL, CallSite, DictExpr, ValueExpr
+from codemods.symbols import qualify, read_value
 
 # Celery.send_task's parameters in order, so that positional arguments map to names.
 SEND_TASK_PARAMETERS = (
@@ -22,11 +29,33 @@ SEND_TASK_PARAMETERS = (
     "group_index", "retries", "chord", "reply_to", "time_limit", "soft_time_limit", "root_id",
     "parent_id", "route_name", "shadow", "chain", "task_type", "replaced_task_nesting",
 )  # fmt: skip
-
-# Final callee names that may start a task by name; the libcst edit counts the same calls.
-CANDIDATE_CALLEES = frozenset({"send_task"})
+# celery.canvas.Signature's parameters; any other keyword is merged into its options.
+SIGNATURE_PARAMETERS = (
+    "task", "args", "kwargs", "options", "type", "subtask_type", "immutable", "app",
+)  # fmt: skip
+CELERY_SIGNATURES = frozenset(
+    {"celery.signature", "celery.subtask", "celery.Signature", "celery.canvas.signature",
+     "celery.canvas.subtask", "celery.canvas.Signature"}
+)  # fmt: skip
+SIGNATURE_METHODS = frozenset({"signature", "subtask", "Signature"})
+PARTIAL = "functools.partial"
+# Attributes of an AsyncResult that need the stored result.
+RESULT_READS = frozenset(
+    {"get", "wait", "ready", "result", "successful", "failed", "state", "status", "info",
+     "traceback", "collect", "join", "then"}
+)  # fmt: skip
+# Final callee names that can start a task by name; aliases of send_task are added per file.
+BASE_CALLEES = frozenset({"send_task", "partial", *SIGNATURE_METHODS})
 
 IGNORE_COMMENT = re.compile(r"#\s*celery-codemod:\s*ignore(?:\[([^\]]*)\])?")
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedCalls:
+    """A file's call sites, and the callee names whose calls are counted for the ordinals."""
+
+    sites: tuple[CallSite, ...]
+    callees: frozenset[str]
 
 
 def parse_ignore(line_text: str) -> tuple[bool, frozenset[str]] | None:
@@ -39,40 +68,45 @@ def parse_ignore(line_text: str) -> tuple[bool, frozenset[str]] | None:
     return False, frozenset(item.strip() for item in match.group(1).split(",") if item.strip())
 
 
-def candidate_order(calls: list[ast.Call]) -> list[ast.Call]:
-    """Calls in the order a pre-order walk of the concrete tree meets them (outer call first)."""
+def source_order(nodes: list[ast.expr]) -> list[ast.expr]:
+    """Nodes in the order a pre-order walk of the concrete tree meets them (outer first)."""
     return sorted(
-        calls,
+        nodes,
         key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)),
     )
 
 
-def scan_calls(tree: ast.Module, source_lines: list[str]) -> tuple[CallSite, ...]:
-    reader = _CallReader(tree)
+def is_beat_entry(node: ast.Dict) -> bool:
+    keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+    return "task" in keys and "schedule" in keys
+
+
+def scan_calls(
+    tree: ast.Module, source_lines: list[str], *, module: str = "", is_package: bool = False
+) -> ScannedCalls:
+    reader = _CallReader(tree, module, is_package)
     reader.visit(tree)
-    sites = []
-    for ordinal, call in enumerate(candidate_order(list(reader.found))):
-        site = reader.found[call]
-        if site is None:
-            continue
-        line_text = source_lines[call.lineno - 1] if call.lineno <= len(source_lines) else ""
-        ignore = parse_ignore(line_text)
-        sites.append(
-            CallSite(
-                line=call.lineno,
-                ordinal=ordinal,
-                callee=site.callee,
-                task=site.task,
-                dynamic_reason=site.dynamic_reason,
-                given=site.given,
-                splat=site.splat,
-                args_count=site.args_count,
-                kwargs_keys=site.kwargs_keys,
-                ignore_all=ignore is not None and ignore[0],
-                ignored=ignore[1] if ignore is not None else frozenset(),
+    callees = BASE_CALLEES | reader.aliases_used
+    calls = source_order([c for c in reader.calls if final_name(c.func) in callees])
+    dicts = source_order(list(reader.beat_entries))
+    sites: list[CallSite] = []
+    for space in (calls, dicts):
+        for ordinal, node in enumerate(space):
+            site = reader.sites.get(node)
+            if site is None:
+                continue
+            line_text = source_lines[site.line - 1] if site.line <= len(source_lines) else ""
+            ignore = parse_ignore(line_text)
+            sites.append(
+                replace(
+                    site,
+                    ordinal=ordinal,
+                    result_read=id(node) in reader.read_results,
+                    ignore_all=ignore is not None and ignore[0],
+                    ignored=ignore[1] if ignore is not None else frozenset(),
+                )
             )
-        )
-    return tuple(sites)
+    return ScannedCalls(tuple(sorted(sites, key=lambda s: (s.line, s.kind))), callees)
 
 
 def _sequence_length(node: ast.expr | None) -> int | None:
@@ -107,58 +141,153 @@ def _dict_keys(node: ast.expr | None) -> tuple[str, ...] | None:
 
 
 class _CallReader(ScopeTracker):
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
         super().__init__()
-        self.constants = module_constants(tree)
-        # Every candidate call, in visiting order; None for a candidate that is not a task call.
-        self.found: dict[ast.Call, CallSite | None] = {}
+        self.module = module
+        self.imports = import_table(tree, module, is_package)
+        self.calls: list[ast.Call] = []
+        self.beat_entries: list[ast.Dict] = []
+        self.sites: dict[ast.expr, CallSite] = {}
+        self.aliases_used: frozenset[str] = frozenset()
+        # Local names bound to `x.send_task`, and to a task call's result, per scope.
+        self._aliases: dict[int, set[str]] = {}
+        self._results: dict[tuple[int, str], ast.Call] = {}
+        self.read_results: set[int] = set()
 
-    def visit_Call(self, node: ast.Call) -> None:
-        callee = final_name(node.func)
-        if callee in CANDIDATE_CALLEES:
-            self.found[node] = (
-                self._send_task(node) if isinstance(node.func, ast.Attribute) else None
-            )
+    def _scope_key(self) -> int:
+        return id(self._scopes[-1]) if self._scopes else 0
+
+    def value(self, node: ast.expr) -> ValueExpr:
+        return read_value(node, self.module, self.imports, self.shadows)
+
+    def qualified(self, node: ast.expr) -> str | None:
+        parts = dotted_name(node)
+        if parts is None or self.shadows(parts[0]):
+            return None
+        return qualify(parts, self.module, self.imports)
+
+    # -- bookkeeping: aliases, results ---------------------------------------------------------
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            value = node.value
+            if isinstance(value, ast.Attribute) and value.attr == "send_task":
+                self._aliases.setdefault(self._scope_key(), set()).add(name)
+            elif isinstance(value, ast.Call):
+                self._results[(self._scope_key(), name)] = value
         self.generic_visit(node)
 
-    def _name(self, node: ast.expr) -> tuple[str | None, str]:
-        value = literal_value(node)
-        if isinstance(value, str):
-            return value, ""
-        if isinstance(node, ast.Name):
-            if node.id in self.constants and not self.shadows(node.id):
-                constant = self.constants[node.id]
-                if isinstance(constant, str):
-                    return constant, ""
-                return None, f"the constant '{node.id}', which is not a string"
-            if self.shadows(node.id):
-                return None, f"the local name '{node.id}'"
-            return None, f"the name '{node.id}', which is not a module-level string constant"
-        if isinstance(node, ast.JoinedStr):
-            return None, "an f-string"
-        return None, f"the expression '{ast.unparse(node)}'"
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in RESULT_READS:
+            if isinstance(node.value, ast.Call):
+                self.read_results.add(id(node.value))
+            elif isinstance(node.value, ast.Name):
+                call = self._results.get((self._scope_key(), node.value.id))
+                if call is not None:
+                    self.read_results.add(id(call))
+        self.generic_visit(node)
 
-    def _send_task(self, node: ast.Call) -> CallSite:
-        given: dict[str, MaybeValue] = {}
+    def _is_alias(self, name: str) -> bool:
+        if name in self._aliases.get(self._scope_key(), ()):
+            return True
+        return not self.shadows(name) and name in self._aliases.get(0, ())
+
+    # -- candidates ----------------------------------------------------------------------------
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
+        if "task" in keys:
+            self.beat_entries.append(node)
+            if "schedule" in keys:
+                self.sites[node] = self._beat(node, dict(zip(keys, node.values, strict=True)))
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.calls.append(node)
+        site = self._read_call(node)
+        if site is not None:
+            self.sites[node] = site
+        self.generic_visit(node)
+
+    def _read_call(self, node: ast.Call) -> CallSite | None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "send_task":
+            return self._task_call(node, "send_task", node.args, SEND_TASK_PARAMETERS)
+        if isinstance(func, ast.Name) and self._is_alias(func.id):
+            self.aliases_used = self.aliases_used | {func.id}
+            return self._task_call(node, "send_task", node.args, SEND_TASK_PARAMETERS)
+        callee = final_name(func)
+        if callee == "partial" and self.qualified(func) == PARTIAL and node.args:
+            target = node.args[0]
+            if isinstance(target, ast.Attribute) and target.attr == "send_task":
+                return self._task_call(node, "send_task", node.args[1:], SEND_TASK_PARAMETERS)
+            return None
+        if callee in SIGNATURE_METHODS and self._is_celery_signature(func, node):
+            return self._task_call(node, "signature", node.args, SIGNATURE_PARAMETERS)
+        return None
+
+    def _is_celery_signature(self, func: ast.expr, node: ast.Call) -> bool:
+        qualified = self.qualified(func)
+        if qualified in CELERY_SIGNATURES:
+            return True
+        if not isinstance(func, ast.Attribute) or qualified is None:
+            return False
+        receiver = qualified.rsplit(".", 1)[0]
+        root = dotted_name(func.value)
+        # `inspect.signature(...)` is not Celery's; for an app object, the first argument decides.
+        if (
+            root is not None
+            and root[0] in self.imports
+            and receiver not in ("celery", "celery.canvas")
+            and self.imports[root[0]].split(".")[0] in ("inspect", "typing", "funcsigs")
+        ):
+            return False
+        name = node.args[0] if node.args else None
+        return name is not None and self.value(name) is not NOT_LITERAL
+
+    def _task_call(
+        self,
+        node: ast.Call,
+        kind: str,
+        positional: list[ast.expr],
+        parameters: tuple[str, ...],
+    ) -> CallSite:
         values: dict[str, ast.expr] = {}
         splat = ""
-        for position, arg in enumerate(node.args):
+        for position, arg in enumerate(positional):
             if isinstance(arg, ast.Starred):
                 splat = f"*{ast.unparse(arg.value)}"
                 break
-            if position < len(SEND_TASK_PARAMETERS):
-                values[SEND_TASK_PARAMETERS[position]] = arg
+            if position < len(parameters):
+                values[parameters[position]] = arg
         for keyword in node.keywords:
             if keyword.arg is None:
                 splat = splat or f"**{ast.unparse(keyword.value)}"
             else:
                 values[keyword.arg] = keyword.value
+        name_key = parameters[0]
+        structural = {name_key, "args", "kwargs"}
+        target = "keywords"
+        given: dict[str, ValueExpr] = {}
+        if kind == "signature":
+            structural |= set(SIGNATURE_PARAMETERS)
+            options = values.get("options")
+            if isinstance(options, ast.Dict):
+                target = "options"
+                for key, value in zip(options.keys, options.values, strict=True):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        given[key.value] = self.value(value)
+                    else:
+                        splat = splat or f"**{ast.unparse(value)}"
+            elif options is not None and not (
+                isinstance(options, ast.Constant) and options.value is None
+            ):
+                splat = splat or f"options={ast.unparse(options)}"
         for name, value in values.items():
-            if name not in ("name", "args", "kwargs"):
-                given[name] = self._value(value)
-        task, reason = (
-            (None, "no task name") if "name" not in values else self._name(values["name"])
-        )
+            if name not in structural:
+                given[name] = self.value(value)
+        task, reason = self._name(values.get(name_key))
         args_count = _sequence_length(values.get("args"))
         kwargs_keys = _dict_keys(values.get("kwargs"))
         if splat:
@@ -166,22 +295,50 @@ class _CallReader(ScopeTracker):
         return CallSite(
             line=node.lineno,
             ordinal=-1,
-            callee="send_task",
+            kind=kind,
             task=task,
             dynamic_reason=reason,
             given=given,
             splat=splat,
+            target=target,
             args_count=args_count,
             kwargs_keys=kwargs_keys,
         )
 
-    def _value(self, node: ast.expr) -> MaybeValue:
-        value: OptionValue | object = literal_value(node)
-        if (
-            value is NOT_LITERAL
-            and isinstance(node, ast.Name)
-            and node.id in self.constants
-            and not self.shadows(node.id)
-        ):
-            return self.constants[node.id]
-        return value  # type: ignore[return-value]
+    def _beat(self, node: ast.Dict, entry: dict[object, ast.expr]) -> CallSite:
+        options = entry.get("options")
+        given: dict[str, ValueExpr] = {}
+        splat = ""
+        if isinstance(options, ast.Dict):
+            expr = self.value(options)
+            if isinstance(expr, DictExpr):
+                given = dict(expr.items)
+            else:
+                splat = f"options={ast.unparse(options)}"
+        elif options is not None:
+            splat = f"options={ast.unparse(options)}"
+        task, reason = self._name(entry.get("task"))
+        return CallSite(
+            line=node.lineno,
+            ordinal=-1,
+            kind="beat",
+            task=task,
+            dynamic_reason=reason,
+            given=given,
+            splat=splat,
+            target="options",
+            args_count=_sequence_length(entry.get("args")),
+            kwargs_keys=_dict_keys(entry.get("kwargs")),
+        )
+
+    def _name(self, node: ast.expr | None) -> tuple[ValueExpr | None, str]:
+        if node is None:
+            return None, "missing"
+        value = self.value(node)
+        if value is not NOT_LITERAL:
+            return value, ""
+        if isinstance(node, ast.Name) and self.shadows(node.id):
+            return None, f"the local name '{node.id}'"
+        if isinstance(node, ast.JoinedStr):
+            return None, "an f-string"
+        return None, f"the expression '{ast.unparse(node)}'"

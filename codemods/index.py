@@ -1,10 +1,13 @@
-"""Pass 1: read task declarations from worker source and build the task index.
+"""Pass 1: read task declarations from worker source and link them into the task index.
 
-Recognised: `@app.task`, `@app.task(...)`, `@shared_task`, `@shared_task(...)`,
-`@celery.shared_task`, aliased imports, where `app` is a `Celery(...)` instance made in the same
-module or imported from another indexed module. A task's name is its `name=` or Celery's generated
-`module.function` (https://docs.celeryq.dev/en/stable/userguide/tasks.html#names). A decorator
-named `task` from another library (invoke, fabric, locust, prefect) is not a Celery task.
+Reading (`index_source`, one module, pure) records declarations as written: decorators
+(`@app.task`, `@shared_task`, aliases, project wrappers around them), class-based tasks and their
+registrations, apps and the settings put on them, constants and imports. Linking (`build_index`)
+looks the names up across modules: which decorators hang off a Celery app, which values constants
+hold, which base classes and app-wide settings a task inherits. A task's name is its `name=` or
+Celery's generated `module.function`
+(https://docs.celeryq.dev/en/stable/userguide/tasks.html#names). A decorator named `task` from
+another library (invoke, fabric, locust, prefect) is not a Celery task.
 """
 
 from __future__ import annotations
@@ -15,78 +18,79 @@ from collections.abc import Iterable
 from codemods.astutil import (
     ScopeTracker,
     dotted_name,
+    global_rebinds,
     import_table,
     iter_module_statements,
-    literal_value,
-    module_constants,
+    star_imports,
 )
+from codemods.linking import link
 from codemods.model import (
-    NOT_LITERAL,
+    AppFacts,
+    ClassFacts,
     DeclaredTask,
+    DecoratorWrapper,
     Diagnostic,
-    MaybeValue,
     ModuleFacts,
-    OptionValue,
+    Ref,
     Severity,
     Signature,
     TaskDef,
     TaskIndex,
+    ValueExpr,
 )
+from codemods.symbols import SymbolTable, module_constants, qualify, read_value
 
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
-SHARED_TASK = frozenset({"celery.shared_task", "celery.app.shared_task"})
-# Decorator keywords that shape the task object rather than set an option.
-STRUCTURAL_KEYWORDS = frozenset({"name", "bind", "base", "shared", "lazy", "filter", "typing"})
+PARTIAL = frozenset({"functools.partial"})
+CONF_UPDATE = frozenset({"update", "setdefault"})
 
 
 def index_source(source: str, *, path: str, module: str, is_package: bool = False) -> ModuleFacts:
-    """Read one module's task declarations. Raises SyntaxError when the source does not parse."""
+    """Read one module's declarations. Raises SyntaxError when the source does not parse."""
     return index_tree(ast.parse(source), path=path, module=module, is_package=is_package)
 
 
 def index_tree(
     tree: ast.Module, *, path: str, module: str, is_package: bool = False
 ) -> ModuleFacts:
-    reader = _DeclarationReader(tree, path=path, module=module, is_package=is_package)
+    reader = _ModuleReader(tree, path=path, module=module, is_package=is_package)
+    reader.read_module_statements(tree)
     reader.visit(tree)
-    aliases = {f"{module}.{local}": target for local, target in reader.imports.items()}
+    prefix = f"{module}." if module else ""
     return ModuleFacts(
         module=module,
         path=path,
         declared=tuple(reader.declared),
-        apps=frozenset(_find_apps(tree, module, reader.imports)),
-        aliases=aliases,
+        apps=tuple(reader.apps),
+        classes=tuple(reader.classes),
+        registered=tuple(reader.registered),
+        wrappers=tuple(reader.wrappers),
+        constants=reader.constants,
+        aliases={prefix + local: target for local, target in reader.imports.items()},
+        star_imports=reader.stars,
+        django_settings=reader.django_settings,
         diagnostics=tuple(reader.diagnostics),
     )
 
 
-def _qualify(parts: tuple[str, ...], module: str, imports: dict[str, str]) -> str:
-    head = imports.get(parts[0], f"{module}.{parts[0]}" if module else parts[0])
-    return ".".join((head, *parts[1:]))
+def build_index(
+    facts: Iterable[ModuleFacts],
+    extra: Iterable[TaskDef] = (),
+    *,
+    symbols: SymbolTable | None = None,
+    worker_defaults: dict[str, object] | None = None,
+) -> TaskIndex:
+    """Link the modules' declarations (and tasks from index files) into one index.
+
+    `symbols` holds the constants of every module read (workers and producers); by default, those
+    of `facts`.
+    """
+    all_facts = sorted(facts, key=lambda f: f.path)
+    table = symbols if symbols is not None else SymbolTable.from_facts(all_facts)
+    return link(all_facts, table, extra, worker_defaults or {})
 
 
-def _find_apps(tree: ast.Module, module: str, imports: dict[str, str]) -> list[str]:
-    """`X = Celery(...)` at module level, and `X = make_celery(...)`-style factories."""
-    apps = []
-    for node in iter_module_statements(tree):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
-        if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
-            continue
-        callee = dotted_name(value.func)
-        if callee is None:
-            continue
-        qualified = _qualify(callee, module, imports)
-        if qualified in CELERY_CLASSES or "celery" in callee[-1].lower():
-            apps.append(f"{module}.{target.id}" if module else target.id)
-    return apps
-
-
-def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, bind: bool) -> Signature:
+def signature_of(node: ast.FunctionDef | ast.AsyncFunctionDef, bind: bool) -> Signature:
     args = node.args
     positional = [a.arg for a in (*args.posonlyargs, *args.args)]
     positional_only = len(args.posonlyargs)
@@ -95,7 +99,6 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, bind: bool) -> Sign
         positional = positional[1:]
         positional_only = max(0, positional_only - 1)
         required = max(0, required - 1)
-    keyword_only = tuple(a.arg for a in args.kwonlyargs)
     required_kw = tuple(
         a.arg
         for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
@@ -105,170 +108,240 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, bind: bool) -> Sign
         positional=tuple(positional),
         required=required,
         varargs=args.vararg is not None,
-        keyword_only=keyword_only,
+        keyword_only=tuple(a.arg for a in args.kwonlyargs),
         varkw=args.kwarg is not None,
         positional_only=positional_only,
         required_keyword_only=required_kw,
     )
 
 
-class _DeclarationReader(ScopeTracker):
+def _is_docstring(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+
+
+class _ModuleReader(ScopeTracker):
     def __init__(self, tree: ast.Module, *, path: str, module: str, is_package: bool) -> None:
         super().__init__()
         self.path = path
         self.module = module
         self.imports = import_table(tree, module, is_package)
-        self.constants = module_constants(tree)
+        self.stars = star_imports(tree, module, is_package)
+        self.constants = module_constants(tree, module, self.imports, global_rebinds(tree))
         self.declared: list[DeclaredTask] = []
+        self.apps: list[AppFacts] = []
+        self.classes: list[ClassFacts] = []
+        self.registered: list[tuple[str, int]] = []
+        self.wrappers: list[DecoratorWrapper] = []
+        self.django_settings: str | None = None
         self.diagnostics: list[Diagnostic] = []
 
-    def _value(self, node: ast.expr) -> MaybeValue:
-        value = literal_value(node)
-        if (
-            value is NOT_LITERAL
-            and isinstance(node, ast.Name)
-            and node.id in self.constants
-            and not self.shadows(node.id)
-        ):
-            return self.constants[node.id]
-        return value
+    # -- helpers -------------------------------------------------------------------------------
 
-    def _decorator_app(self, decorator: ast.expr) -> tuple[bool, str | None]:
-        """(is a Celery task decorator, the app it hangs off or None for shared_task)."""
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        parts = dotted_name(target)
+    def value(self, node: ast.expr) -> ValueExpr:
+        return read_value(node, self.module, self.imports, self.shadows)
+
+    def qualified(self, node: ast.expr) -> str | None:
+        parts = dotted_name(node)
         if parts is None or self.shadows(parts[0]):
-            return False, None
-        qualified = _qualify(parts, self.module, self.imports)
-        if qualified in SHARED_TASK:
-            return True, None
-        if parts[-1] == "task" and len(parts) > 1:
-            return True, qualified.rsplit(".", 1)[0]
-        return False, None
+            return None
+        return qualify(parts, self.module, self.imports)
+
+    def own(self, name: str) -> str:
+        return f"{self.module}.{name}" if self.module else name
+
+    def keywords(self, call: ast.Call) -> tuple[list[tuple[str, ValueExpr]], list[ValueExpr]]:
+        """A call's keywords as (name, value) pairs, and its `**` splats."""
+        named, splats = [], []
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                splats.append(self.value(keyword.value))
+            else:
+                named.append((keyword.arg, self.value(keyword.value)))
+        return named, splats
+
+    # -- module-level statements: apps, their settings, wrappers ---------------------------------
+
+    def read_module_statements(self, tree: ast.Module) -> None:
+        for node in iter_module_statements(tree):
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    self._assignment(target, node.value)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                self._module_call(node.value)
+
+    def _assignment(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name) and isinstance(value, ast.Call):
+            callee = self.qualified(value.func)
+            if callee is None:
+                return
+            if callee in CELERY_CLASSES or "celery" in callee.rsplit(".", 1)[-1].lower():
+                settings, _ = self.keywords(value)
+                if value.args and isinstance(value.args[0], ast.Constant):
+                    settings.append(("main", self.value(value.args[0])))
+                self.apps.append(AppFacts(self.own(target.id), True, tuple(settings)))
+            elif callee in PARTIAL and value.args:
+                wrapped = self.qualified(value.args[0])
+                if wrapped is not None:
+                    options, _ = self.keywords(value)
+                    self.wrappers.append(
+                        DecoratorWrapper(self.own(target.id), wrapped, tuple(options))
+                    )
+            elif value.keywords and not value.args and callee.endswith(".task"):
+                # fast_task = app.task(queue="fast"): a decorator with fixed options.
+                options, _ = self.keywords(value)
+                self.wrappers.append(DecoratorWrapper(self.own(target.id), callee, tuple(options)))
+            return
+        parts = dotted_name(target)
+        if parts is None or len(parts) < 2:
+            return
+        receiver = self.qualified(ast.Name(parts[0]))
+        if receiver is None:
+            return
+        if len(parts) == 3 and parts[1] == "conf":  # app.conf.task_ignore_result = True
+            self.apps.append(AppFacts(receiver, False, ((parts[2], self.value(value)),)))
+        elif len(parts) == 2 and parts[1] == "Task":  # app.Task = CustomTask
+            base = self.qualified(value)
+            if base is not None:
+                self.apps.append(AppFacts(receiver, False, (("task_cls", Ref(base)),)))
+
+    def _module_call(self, call: ast.Call) -> None:
+        func = dotted_name(call.func)
+        if func is None:
+            return
+        if func[-1] in CONF_UPDATE and len(func) >= 3 and func[-2] == "conf":
+            receiver = self.qualified(ast.Name(func[0]))
+            settings, splats = self.keywords(call)
+            if call.args:
+                splats.append(self.value(call.args[0]))
+            items = list(settings)
+            for splat in splats:
+                items.append(("**", splat))
+            if receiver is not None:
+                self.apps.append(AppFacts(receiver, False, tuple(items)))
+        elif func[-1] == "config_from_object" and len(func) == 2 and call.args:
+            receiver = self.qualified(ast.Name(func[0]))
+            settings, _ = self.keywords(call)
+            settings.append(("config_from_object", self.value(call.args[0])))
+            if receiver is not None:
+                self.apps.append(AppFacts(receiver, False, tuple(settings)))
+        elif (
+            func[-1] == "setdefault"
+            and len(call.args) == 2
+            and isinstance(call.args[0], ast.Constant)
+            and call.args[0].value == "DJANGO_SETTINGS_MODULE"
+            and isinstance(call.args[1], ast.Constant)
+            and isinstance(call.args[1].value, str)
+        ):
+            self.django_settings = call.args[1].value
+
+    # -- functions, classes, registrations -------------------------------------------------------
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for decorator in node.decorator_list:
-            is_task, app = self._decorator_app(decorator)
-            if is_task:
-                self._declare(node, decorator, app)
-                break
+        at_module_level = not self._scopes
+        for decorator in node.decorator_list:  # linking keeps those that make a Celery task
+            self._declare(node, decorator)
+        if at_module_level and node.decorator_list == []:
+            self._wrapper_function(node)
         super()._visit_function(node)
 
     visit_FunctionDef = _visit_function
     visit_AsyncFunctionDef = _visit_function
 
-    def _declare(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr, app: str | None
-    ) -> None:
-        line = decorator.lineno
-        name: str | None = f"{self.module}.{node.name}" if self.module else node.name
-        bind = False
-        options: dict[str, OptionValue] = {}
-        unresolved: list[str] = []
-        keywords = decorator.keywords if isinstance(decorator, ast.Call) else []
-        for keyword in keywords:
-            if keyword.arg is None:
-                unresolved.append(f"**{ast.unparse(keyword.value)}")
-                continue
-            value = self._value(keyword.value)
-            if keyword.arg == "name":
-                name = value if isinstance(value, str) else None
-                if name is None:
-                    self.diagnostics.append(
-                        self._diagnostic(
-                            line,
-                            "dynamic-name",
-                            Severity.WARNING,
-                            f"the name of task '{node.name}' cannot be read statically "
-                            f"({ast.unparse(keyword.value)}); calls to it cannot be checked",
-                        )
-                    )
-            elif keyword.arg == "bind":
-                bind = value is True
-            elif keyword.arg in STRUCTURAL_KEYWORDS:
-                continue
-            elif value is NOT_LITERAL:
-                unresolved.append(keyword.arg)
-            else:
-                options[keyword.arg] = value  # type: ignore[assignment]
-        if name is None:
+    def _declare(self, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr) -> None:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        target = self.qualified(call.func if call is not None else decorator)
+        if target is None or target.startswith("builtins.") or target in PARTIAL:
             return
-        task = TaskDef(
-            name=name,
-            path=self.path,
-            line=line,
-            options=options,
-            unresolved_options=tuple(unresolved),
-            signature=_signature(node, bind),
+        named, splats = self.keywords(call) if call is not None else ([], [])
+        options = [(k, v) for k, v in named if k not in ("name", "base", "bind")]
+        keywords = dict(named)
+        base = keywords.get("base")
+        self.declared.append(
+            DeclaredTask(
+                module=self.module,
+                function=node.name,
+                path=self.path,
+                line=decorator.lineno,
+                decorator=target,
+                name=keywords.get("name"),
+                options=tuple(options),
+                splats=tuple(splats),
+                base=base.name if isinstance(base, Ref) else None,
+                signature=signature_of(node, keywords.get("bind") is True),
+            )
         )
-        self.declared.append(DeclaredTask(task=task, app=app))
 
-    def _diagnostic(self, line: int, code: str, severity: Severity, message: str) -> Diagnostic:
-        return Diagnostic(self.path, line, code, severity, message)
+    def _wrapper_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """`def D(f): return app.task(...)(f)` or `def D(**kw): return app.task(..., **kw)`."""
+        body = [s for s in node.body if not _is_docstring(s)]
+        calls_task = [
+            c
+            for c in ast.walk(node)
+            if isinstance(c, ast.Call)
+            and (t := dotted_name(c.func))
+            and t[-1] in ("task", "shared_task")
+        ]
+        if not calls_task:
+            return
+        returned = body[0] if len(body) == 1 else None
+        call = returned.value if isinstance(returned, ast.Return) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Call):
+            call = call.func  # app.task(...)(f)
+        target = self.qualified(call.func) if isinstance(call, ast.Call) else None
+        if target is None or not isinstance(call, ast.Call):
+            self.wrappers.append(DecoratorWrapper(self.own(node.name), "", (), simple=False))
+            return
+        options, _ = self.keywords(call)
+        self.wrappers.append(DecoratorWrapper(self.own(node.name), target, tuple(options)))
 
-
-def _resolve_alias(name: str, aliases: dict[str, str]) -> str:
-    seen = set()
-    while name in aliases and name not in seen:
-        seen.add(name)
-        name = aliases[name]
-    # `proj.app.sub` where `proj.app` is itself an alias.
-    head, _, tail = name.rpartition(".")
-    if head and head in aliases and head not in seen:
-        return _resolve_alias(f"{_resolve_alias(head, aliases)}.{tail}", aliases)
-    return name
-
-
-def build_index(facts: Iterable[ModuleFacts], extra: Iterable[TaskDef] = ()) -> TaskIndex:
-    """Link modules' declarations to their apps, merge by name and report conflicts."""
-    all_facts = sorted(facts, key=lambda f: f.path)
-    aliases: dict[str, str] = {}
-    apps: set[str] = set()
-    modules = {f.module for f in all_facts}
-    for module_facts in all_facts:
-        aliases.update(module_facts.aliases)
-        apps.update(module_facts.apps)
-    diagnostics: list[Diagnostic] = []
-    tasks: list[TaskDef] = []
-    for module_facts in all_facts:
-        diagnostics.extend(module_facts.diagnostics)
-        for declared in module_facts.declared:
-            if declared.app is None or _resolve_alias(declared.app, aliases) in apps:
-                tasks.append(declared.task)
-                continue
-            target = _resolve_alias(declared.app, aliases)
-            if target in modules or target.split(".")[0] not in {m.split(".")[0] for m in modules}:
-                continue  # a module object's `.task` (invoke, locust, ...) or another library's
-            diagnostics.append(
-                Diagnostic(
-                    declared.task.path,
-                    declared.task.line,
-                    "unresolved-app",
-                    Severity.INFO,
-                    f"cannot tell whether '{target}' is a Celery app; task "
-                    f"'{declared.task.name}' is not indexed",
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if not self._scopes and node.bases:
+            bases = tuple(b for b in (self.qualified(base) for base in node.bases) if b)
+            attributes = []
+            signature = None
+            for statement in node.body:
+                if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                    target, value = statement.targets[0], statement.value
+                elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                    target, value = statement.target, statement.value
+                elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if statement.name == "run":
+                        signature = signature_of(statement, bind=True)
+                    continue
+                else:
+                    continue
+                if isinstance(target, ast.Name):
+                    attributes.append((target.id, self.value(value)))
+            self.classes.append(
+                ClassFacts(
+                    self.own(node.name), self.path, node.lineno, bases, tuple(attributes), signature
                 )
             )
-    return merge_tasks([*tasks, *extra], diagnostics)
+        super().visit_ClassDef(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = dotted_name(node.func)
+        if (
+            func is not None
+            and len(func) >= 2
+            and (func[-1] == "register_task" or func[-2:] == ("tasks", "register"))
+            and node.args
+        ):
+            registered = node.args[0]
+            if isinstance(registered, ast.Call):
+                registered = registered.func
+            name = self.qualified(registered)
+            if name is not None:
+                self.registered.append((name, node.lineno))
+        self.generic_visit(node)
 
 
-def merge_tasks(tasks: Iterable[TaskDef], diagnostics: Iterable[Diagnostic] = ()) -> TaskIndex:
-    by_name: dict[str, TaskDef] = {}
-    conflicts: set[str] = set()
-    found = list(diagnostics)
-    for task in tasks:
-        first = by_name.setdefault(task.name, task)
-        if first is task or first.same_declaration(task):
-            continue
-        conflicts.add(task.name)
-        found.append(
-            Diagnostic(
-                task.path,
-                task.line,
-                "duplicate-task",
-                Severity.ERROR,
-                f"task '{task.name}' is also declared at {first.path}:{first.line} with other "
-                "options; calls to it are left unchanged",
-            )
-        )
-    return TaskIndex(tasks=by_name, conflicts=frozenset(conflicts), diagnostics=tuple(found))
+def unresolved_app(task: DeclaredTask, target: str) -> Diagnostic:
+    return Diagnostic(
+        task.path,
+        task.line,
+        "unresolved-app",
+        Severity.INFO,
+        f"cannot tell whether '{target}' is a Celery app; task '{task.function}' is not indexed",
+    )

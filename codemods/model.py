@@ -47,6 +47,31 @@ NOT_LITERAL = _NotLiteral()
 MaybeValue = OptionValue | _NotLiteral
 
 
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A dotted name to look up among the modules' constants, e.g. "proj.names.Names.EVAL"."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Concat:
+    """An f-string or a `+` of strings: its parts, joined once each is known."""
+
+    parts: tuple[ValueExpr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DictExpr:
+    """A dict literal with string keys (`COMMON = {"queue": "q"}` for `@app.task(**COMMON)`)."""
+
+    items: tuple[tuple[str, ValueExpr], ...]
+
+
+# A value as written, before names in it are looked up.
+ValueExpr = OptionValue | Ref | Concat | DictExpr | _NotLiteral
+
+
 class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -99,6 +124,8 @@ class TaskIndex:
     tasks: Mapping[str, TaskDef] = field(default_factory=dict)
     conflicts: frozenset[str] = frozenset()
     diagnostics: tuple[Diagnostic, ...] = ()
+    # (task name or glob, queue) from literal `task_routes` settings.
+    routes: tuple[tuple[str, str], ...] = ()
 
     def get(self, name: str) -> TaskDef | None:
         return self.tasks.get(name)
@@ -132,14 +159,59 @@ class FileResult:
 
 @dataclass(frozen=True, slots=True)
 class DeclaredTask:
-    """A task declaration seen in one module, before the app behind its decorator is known.
+    """A task declaration as written in one module, before names in it are looked up.
 
-    `app` is the dotted name of the object whose `.task` decorated the function, to be proved a
-    Celery app by `build_index`; None for `shared_task`, which is Celery's own.
+    `decorator` is the dotted name of what decorated the function: an app's `.task` (the app is
+    proved a Celery app when modules are linked), Celery's `shared_task`, or a project function
+    that wraps them. Class-based tasks have `decorator` None and their class in `base`.
     """
 
-    task: TaskDef
-    app: str | None
+    module: str
+    function: str
+    path: str
+    line: int
+    decorator: str | None
+    name: ValueExpr | None = None  # None: Celery generates module.function
+    options: tuple[tuple[str, ValueExpr], ...] = ()
+    splats: tuple[ValueExpr, ...] = ()
+    base: str | None = None
+    signature: Signature | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFacts:
+    """A module-level class: maybe a Task subclass, a base for tasks or a holder of constants."""
+
+    qualname: str
+    path: str
+    line: int
+    bases: tuple[str, ...]
+    attributes: tuple[tuple[str, ValueExpr], ...] = ()
+    signature: Signature | None = None  # of its `run` method
+
+
+@dataclass(frozen=True, slots=True)
+class AppFacts:
+    """A Celery app made in a module (`defined`), or settings a module puts on an app.
+
+    Settings are Celery's (`task_ignore_result`, `task_routes`, ...) from `Celery(..., x=...)`,
+    `app.conf.x = ...` and `app.conf.update(...)`, plus `task_cls` (also from `app.Task = ...`)
+    and `config_from_object` / `namespace` from `app.config_from_object(...)`.
+    """
+
+    qualname: str
+    defined: bool = False
+    settings: tuple[tuple[str, ValueExpr], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DecoratorWrapper:
+    """A project function or name that applies `app.task` / `shared_task` with fixed options."""
+
+    qualname: str
+    target: str  # the decorator it wraps, as DeclaredTask.decorator
+    options: tuple[tuple[str, ValueExpr], ...] = ()
+    simple: bool = True  # False: it calls a task decorator in a way the index does not follow
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,32 +221,43 @@ class ModuleFacts:
     module: str
     path: str
     declared: tuple[DeclaredTask, ...] = ()
-    # Dotted names bound to a Celery app in this module, e.g. "proj.celery.app".
-    apps: frozenset[str] = frozenset()
+    apps: tuple[AppFacts, ...] = ()
+    classes: tuple[ClassFacts, ...] = ()
+    # `app.register_task(T())` / `app.tasks.register(T())`: (class, line).
+    registered: tuple[tuple[str, int], ...] = ()
+    wrappers: tuple[DecoratorWrapper, ...] = ()
+    # Module-level constants by dotted name (module constants, class attributes, enum members).
+    constants: Mapping[str, ValueExpr] = field(default_factory=dict)
     # Names bound by imports here -> what they import, e.g. "proj.app" -> "proj.celery.app".
     aliases: Mapping[str, str] = field(default_factory=dict)
+    star_imports: tuple[str, ...] = ()
+    # `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "...")`.
+    django_settings: str | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class CallSite:
-    """A call that starts a task by name, as written (no index needed to read it)."""
+    """A call (or beat-schedule entry) that starts a task by name, as written."""
 
     line: int
-    # Rank among the file's candidate calls in source order; the libcst edit finds the call by it.
+    # Rank among the file's candidate nodes in source order; the libcst edit finds it by that.
     ordinal: int
-    callee: str
-    task: str | None
-    # Why `task` is None: "an f-string", "the parameter 'name'", ...
+    kind: str  # "send_task", "signature" or "beat"
+    task: ValueExpr | None
+    # Why `task` cannot be known: "an f-string", "the parameter 'name'", ...
     dynamic_reason: str = ""
-    # Options the call gives, by keyword or position, with their values when literal.
-    given: Mapping[str, MaybeValue] = field(default_factory=dict)
+    # Options the call gives, by keyword, position or options dict, as written.
+    given: Mapping[str, ValueExpr] = field(default_factory=dict)
     # `**kwargs` or `*args` in the call: a new keyword could collide.
     splat: str = ""
-    # Number of positional task arguments (`args=[...]`) and keyword names (`kwargs={...}`) when
-    # both are literal; None when unknown.
+    # Where new options go: "keywords", or "options" (into an options dict literal, or a new one).
+    target: str = "keywords"
+    # Number of positional task arguments and the keyword names, when literal; None when unknown.
     args_count: int | None = 0
     kwargs_keys: tuple[str, ...] | None = ()
+    # The call's result is read (`.get()`, `.wait()`, `.ready()`, `.result`).
+    result_read: bool = False
     # From a `# celery-codemod: ignore[...]` comment: everything, or these codes and options.
     ignore_all: bool = False
     ignored: frozenset[str] = frozenset()

@@ -9,6 +9,7 @@ do not fit.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,21 +22,31 @@ from codemods.model import (
     Diagnostic,
     MaybeValue,
     OptionValue,
+    Ref,
     Severity,
     Signature,
     TaskDef,
     TaskIndex,
+    ValueExpr,
 )
+from codemods.symbols import SymbolTable
 
 Report = Callable[[str, Severity, str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Keywords to append to the call with this ordinal, in insertion order."""
+    """Options to add to one call or beat entry, in insertion order.
 
+    `space` and `ordinal` find the node (the ordinal-th candidate call, or dict with a "task"
+    key, in source order); `target` says where the options go: "keywords" of the call, or
+    "options" (the call's `options={...}` dict, or the beat entry's, created when missing).
+    """
+
+    space: str
     ordinal: int
     line: int
+    target: str
     added: Mapping[str, OptionValue]
 
 
@@ -96,9 +107,15 @@ def argument_problems(
 
 
 def plan_calls(
-    sites: Iterable[CallSite], index: TaskIndex, *, path: str, options: Iterable[str]
+    sites: Iterable[CallSite],
+    index: TaskIndex,
+    *,
+    path: str,
+    options: Iterable[str],
+    symbols: SymbolTable | None = None,
 ) -> Plan:
-    option_order = ordered_options(options)
+    """What each call site needs, given the index and the constants of every module read."""
+    planner = _Planner(index, symbols or SymbolTable(), ordered_options(options), path)
     edits: list[Edit] = []
     changes: list[Change] = []
     diagnostics: list[Diagnostic] = []
@@ -106,86 +123,125 @@ def plan_calls(
         if site.ignore_all:
             continue
         found: list[Diagnostic] = []
-        added = _plan_call(site, index, option_order, path, found)
+        task, added = planner.plan(site, found)
         diagnostics.extend(d for d in found if d.code not in site.ignored)
         if added:
-            edits.append(Edit(site.ordinal, site.line, added))
-            changes.append(Change(path, site.line, site.task or "", added))
+            space = "dict" if site.kind == "beat" else "call"
+            edits.append(Edit(space, site.ordinal, site.line, site.target, added))
+            changes.append(Change(path, site.line, task, added))
     return Plan(tuple(edits), tuple(changes), tuple(diagnostics))
 
 
-def _plan_call(
-    site: CallSite,
-    index: TaskIndex,
-    option_order: tuple[str, ...],
-    path: str,
-    found: list[Diagnostic],
-) -> dict[str, OptionValue]:
-    def report(code: str, severity: Severity, message: str) -> None:
-        found.append(Diagnostic(path, site.line, code, severity, message))
-
-    if site.task is None:
-        report(
-            "dynamic-name",
-            Severity.WARNING,
-            f"the task name is {site.dynamic_reason}; the call cannot be checked",
-        )
-        return {}
-    if site.task.startswith(CELERY_BUILTIN_PREFIX) or site.task in index.conflicts:
-        return {}
-    task = index.get(site.task)
-    if task is None:
-        hints = suggest(site.task, index.tasks)
-        hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
-        report("unknown-task", Severity.WARNING, f"no task named '{site.task}'{hint}")
-        return {}
-    if task.signature is not None:
-        for problem in argument_problems(task.signature, site.args_count, site.kwargs_keys):
-            report("argument-mismatch", Severity.ERROR, f"task '{task.name}': {problem}")
-    missing = _missing_options(site, task, option_order, report)
-    if missing and site.splat:
-        report(
-            "splat-options",
-            Severity.WARNING,
-            f"the call passes {site.splat}; not adding {', '.join(missing)} (could collide)",
-        )
-        return {}
-    return {o: v for o, v in missing.items() if o not in site.ignored}
+def route_queue(name: str, routes: Iterable[tuple[str, str]]) -> str | None:
+    """The queue `task_routes` sends `name` to: an exact name first, then globs in order."""
+    routes = list(routes)
+    for pattern, queue in routes:
+        if pattern == name:
+            return queue
+    for pattern, queue in routes:
+        if "*" in pattern and fnmatch.fnmatchcase(name, pattern):
+            return queue
+    return None
 
 
-def _missing_options(
-    site: CallSite, task: TaskDef, option_order: tuple[str, ...], report: Report
-) -> dict[str, OptionValue]:
-    missing: dict[str, OptionValue] = {}
-    for option in option_order:
-        if option in task.unresolved_options and option not in site.given:
+class _Planner:
+    def __init__(
+        self, index: TaskIndex, symbols: SymbolTable, option_order: tuple[str, ...], path: str
+    ) -> None:
+        self.index = index
+        self.symbols = symbols
+        self.option_order = option_order
+        self.path = path
+
+    def plan(self, site: CallSite, found: list[Diagnostic]) -> tuple[str, dict[str, OptionValue]]:
+        def report(code: str, severity: Severity, message: str) -> None:
+            found.append(Diagnostic(self.path, site.line, code, severity, message))
+
+        name = self.symbols.resolve(site.task) if site.task is not None else NOT_LITERAL
+        if not isinstance(name, str):
+            reason = site.dynamic_reason or f"'{_describe(site.task)}', which is not a constant"
+            report(
+                "dynamic-name",
+                Severity.WARNING,
+                f"the task name is {reason}; the call cannot be checked",
+            )
+            return "", {}
+        if name.startswith(CELERY_BUILTIN_PREFIX) or name in self.index.conflicts:
+            return name, {}
+        task = self.index.get(name)
+        if task is None:
+            hints = suggest(name, self.index.tasks)
+            hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
+            report("unknown-task", Severity.WARNING, f"no task named '{name}'{hint}")
+            return name, {}
+        if task.signature is not None:
+            for problem in argument_problems(task.signature, site.args_count, site.kwargs_keys):
+                report("argument-mismatch", Severity.ERROR, f"task '{task.name}': {problem}")
+        missing = self._missing_options(site, task, report)
+        if missing and site.splat:
+            report(
+                "splat-options",
+                Severity.WARNING,
+                f"the call passes {site.splat}; not adding {', '.join(missing)} (could collide)",
+            )
+            return name, {}
+        if "ignore_result" in missing and site.result_read:
+            del missing["ignore_result"]
+            report(
+                "result-ignored",
+                Severity.WARNING,
+                f"the call reads the result of '{task.name}', which ignores results; "
+                "ignore_result is not added (it would make .get() return None at once)",
+            )
+        return name, {o: v for o, v in missing.items() if o not in site.ignored}
+
+    def _missing_options(
+        self, site: CallSite, task: TaskDef, report: Report
+    ) -> dict[str, OptionValue]:
+        missing: dict[str, OptionValue] = {}
+        for option in self.option_order:
+            if option in task.unresolved_options and option not in site.given:
+                report(
+                    "non-literal-option",
+                    Severity.WARNING,
+                    f"task '{task.name}' sets {option} to a value that cannot be copied "
+                    f"({task.path}:{task.line}); add it by hand",
+                )
+                continue
+            if option not in task.options:
+                continue
+            declared = task.options[option]
+            if option == "ignore_result" and declared is not True:
+                continue  # only a task that ignores results needs it on the call
+            if option in site.given:
+                value = self.symbols.resolve(site.given[option])
+                if value is not NOT_LITERAL and not same_value(value, declared):
+                    report(
+                        "explicit-override",
+                        Severity.INFO,
+                        f"the call sets {option}={value!r}, the task declares {declared!r}; kept",
+                    )
+                continue
+            if option == "queue" and route_queue(task.name, self.index.routes) == declared:
+                report(
+                    "routed-by-config",
+                    Severity.INFO,
+                    f"task_routes already sends '{task.name}' to queue {declared!r}; "
+                    "queue is not added",
+                )
+                continue
+            missing[option] = declared
+        for splat in (u for u in task.unresolved_options if u.startswith("**")):
             report(
                 "non-literal-option",
                 Severity.WARNING,
-                f"task '{task.name}' sets {option} to a value that cannot be copied "
-                f"({task.path}:{task.line}); add it by hand",
+                f"task '{task.name}' takes options from {splat}, which cannot be read "
+                f"({task.path}:{task.line}); check this call by hand",
             )
-            continue
-        if option not in task.options:
-            continue
-        declared = task.options[option]
-        if option == "ignore_result" and declared is not True:
-            continue  # only a task that ignores results needs it on the call
-        if option in site.given:
-            value = site.given[option]
-            if value is not NOT_LITERAL and not same_value(value, declared):
-                report(
-                    "explicit-override",
-                    Severity.INFO,
-                    f"the call sets {option}={value!r}, the task declares {declared!r}; kept",
-                )
-            continue
-        missing[option] = declared
-    for splat in (u for u in task.unresolved_options if u.startswith("**")):
-        report(
-            "non-literal-option",
-            Severity.WARNING,
-            f"task '{task.name}' takes options from {splat}, which cannot be read "
-            f"({task.path}:{task.line}); check this call by hand",
-        )
-    return missing
+        return missing
+
+
+def _describe(expr: ValueExpr | None) -> str:
+    if isinstance(expr, Ref):
+        return expr.name.rsplit(".", 1)[-1] if "." in expr.name else expr.name
+    return "an expression"

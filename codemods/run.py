@@ -11,28 +11,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemods.calls import scan_calls
+from codemods.calls import ScannedCalls, scan_calls
 from codemods.discovery import discover
 from codemods.index import build_index, index_tree
 from codemods.indexfile import IndexFileError, load_index
 from codemods.model import (
     PARITY_OPTIONS,
-    CallSite,
     Diagnostic,
     FileResult,
     ModuleFacts,
+    OptionValue,
+    Ref,
     Severity,
     TaskDef,
     TaskIndex,
+    ValueExpr,
 )
 from codemods.modname import module_name
 from codemods.report import Report, sort_diagnostics
 from codemods.rewrite import apply_index, parse_error, source_lines
+from codemods.symbols import SymbolTable
 
 # Bytes a file must contain to be worth parsing. Pass 1 needs the declarations and the modules
 # that make or re-export the app; package `__init__` files are always read for their re-exports.
 DECLARATION_HINTS = (b"task", b"Celery", b"celery")
-CALL_HINTS = (b"send_task",)
+CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
+MAX_REFERENCE_ROUNDS = 4
 
 
 def _has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:
@@ -47,6 +51,8 @@ class Settings:
     source_roots: tuple[Path, ...] = ()
     options: tuple[str, ...] = PARITY_OPTIONS
     exclude: tuple[str, ...] = ()
+    # Worker settings the code does not show, as options: {"ignore_result": True}.
+    worker_defaults: tuple[tuple[str, OptionValue], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,12 @@ def display_path(path: Path) -> str:
     return os.path.relpath(path).replace(os.sep, "/")
 
 
-def read_source(path: Path) -> SourceFile | Diagnostic:
+def read_source(path: Path, data: bytes | None = None) -> SourceFile | Diagnostic:
+    """The file decoded as Python does (coding cookie, BOM); `data` when already read."""
     display = display_path(path)
     try:
-        data = path.read_bytes()
+        if data is None:
+            data = path.read_bytes()
     except OSError as error:
         reason = error.strerror or str(error)
         return Diagnostic(display, 1, "read-error", Severity.ERROR, f"cannot read: {reason}")
@@ -104,6 +112,68 @@ def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
     return tasks
 
 
+@dataclass
+class _Parsed:
+    source: SourceFile
+    tree: ast.Module
+    facts: ModuleFacts
+    scanned: ScannedCalls | None
+
+
+def _read_module(
+    path: Path, settings: Settings, *, calls: bool, data: bytes | None = None
+) -> _Parsed | Diagnostic:
+    """The one read and parse of a file, shared by both passes."""
+    source = read_source(path, data)
+    if isinstance(source, Diagnostic):
+        return source
+    tree = _parse(source)
+    if isinstance(tree, Diagnostic):
+        return tree
+    module, is_package = module_name(path, settings.source_roots)
+    facts = index_tree(tree, path=source.display, module=module, is_package=is_package)
+    scanned = None
+    if calls:
+        lines = source_lines(source.text)
+        scanned = scan_calls(tree, lines, module=module, is_package=is_package)
+    return _Parsed(source, tree, facts, scanned)
+
+
+def _referenced_names(parsed: Iterable[_Parsed]) -> Iterable[ValueExpr]:
+    """Every value pass 2 and the index will look up: task names, options, bases."""
+    for item in parsed:
+        for declared in item.facts.declared:
+            if declared.name is not None:
+                yield declared.name
+            yield from (value for _, value in declared.options)
+            yield from declared.splats
+            if declared.base is not None:
+                yield Ref(declared.base)
+        if item.scanned is not None:
+            for site in item.scanned.sites:
+                if site.task is not None:
+                    yield site.task
+                yield from site.given.values()
+
+
+def _missing_modules(
+    parsed: dict[Path, _Parsed], table: SymbolTable, candidates: dict[str, Path]
+) -> list[Path]:
+    """Files not read yet that define constants the read ones refer to."""
+    missing: set[str] = set()
+    for expr in _referenced_names(parsed.values()):
+        table.resolve(expr, missing)
+    wanted = set()
+    for name in missing:
+        parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            path = candidates.get(".".join(parts[:end]))
+            if path is not None and path not in parsed:
+                wanted.add(path)
+                break
+    return sorted(wanted)
+
+
 def collect(settings: Settings) -> Outcome:
     """Both passes over the settings' trees; reads files, writes nothing."""
     targets = discover(settings.paths, settings.exclude)
@@ -113,41 +183,68 @@ def collect(settings: Settings) -> Outcome:
     else:
         indexed = set(targets)
     target_set = set(targets)
-    facts: list[ModuleFacts] = []
+    parsed: dict[Path, _Parsed] = {}
     problems: list[Diagnostic] = []
-    pending: list[tuple[SourceFile, ast.Module, tuple[CallSite, ...]]] = []
+    skipped: list[Path] = []
     for path in sorted(target_set | indexed):
-        source = read_source(path)
-        if isinstance(source, Diagnostic):
-            problems.append(source)
-            continue
+        data = _peek(path)
         wants_index = path in indexed and (
-            path.name == "__init__.py" or _has_hint(source.data, DECLARATION_HINTS)
+            path.name == "__init__.py" or data is None or _has_hint(data, DECLARATION_HINTS)
         )
-        wants_calls = path in target_set and _has_hint(source.data, CALL_HINTS)
+        wants_calls = path in target_set and (data is None or _has_hint(data, CALL_HINTS))
         if not (wants_index or wants_calls):
+            skipped.append(path)
             continue
-        tree = _parse(source)  # the one parse of this file, shared by both passes
-        if isinstance(tree, Diagnostic):
-            problems.append(tree)
-            continue
-        if wants_index:
-            module, is_package = module_name(path, settings.source_roots)
-            facts.append(
-                index_tree(tree, path=source.display, module=module, is_package=is_package)
-            )
-        if wants_calls:
-            pending.append((source, tree, scan_calls(tree, source_lines(source.text))))
-    index = build_index(facts, loaded)
+        read = _read_module(path, settings, calls=wants_calls, data=data)
+        if isinstance(read, Diagnostic):
+            problems.append(read)
+        else:
+            parsed[path] = read
+    table = SymbolTable.from_facts(p.facts for p in parsed.values())
+    # Constants may live in modules without a hint (`class Names: X = "x"`): read those too.
+    candidates: dict[str, Path] | None = None
+    for _ in range(MAX_REFERENCE_ROUNDS):
+        if candidates is None:
+            candidates = {module_name(p, settings.source_roots)[0]: p for p in skipped}
+        extra = _missing_modules(parsed, table, candidates)
+        if not extra:
+            break
+        for path in extra:
+            read = _read_module(path, settings, calls=False)
+            if isinstance(read, _Parsed):
+                parsed[path] = read
+                table.add([read.facts])
+    declaring = [p.facts for path, p in sorted(parsed.items()) if path in indexed]
+    index = build_index(
+        declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
+    )
+    pending = [p for _, p in sorted(parsed.items()) if p.scanned is not None]
     results: list[FileResult] = [
-        apply_index(source.text, tree, sites, index, path=source.display, options=settings.options)
-        for source, tree, sites in pending
+        apply_index(
+            p.source.text,
+            p.tree,
+            p.scanned,
+            index,
+            path=p.source.display,
+            symbols=table,
+            options=settings.options,
+        )
+        for p in pending
+        if p.scanned is not None
     ]
     diagnostics = sort_diagnostics(
         [*problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
     )
     report = Report(results, diagnostics, files_scanned=len(targets), tasks_indexed=len(index))
-    return Outcome(report, index, {source.display: source for source, _, _ in pending})
+    return Outcome(report, index, {p.source.display: p.source for p in pending})
+
+
+def _peek(path: Path) -> bytes | None:
+    """The file's bytes for the hint check; None when it cannot be read (the read reports it)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def write_result(result: FileResult, source: SourceFile) -> Diagnostic | None:
