@@ -18,7 +18,7 @@ import ast
 import re
 from dataclasses import dataclass, replace
 
-from codemods.astutil import ScopeTracker, dotted_name, final_name, import_table
+from codemods.astutil import ScopeTracker, dotted_name, final_name, import_table, literal_value
 from codemods.model import NOT_LITERAL, CallSite, DictExpr, ValueExpr
 from codemods.symbols import qualify, read_value
 
@@ -224,7 +224,11 @@ class _CallReader(ScopeTracker):
                 return self._task_call(node, "send_task", node.args[1:], SEND_TASK_PARAMETERS)
             return None
         if callee in SIGNATURE_METHODS and self._is_celery_signature(func, node):
-            return self._task_call(node, "signature", node.args, SIGNATURE_PARAMETERS)
+            site = self._task_call(node, "signature", node.args, SIGNATURE_PARAMETERS)
+            certain = self.qualified(func) in CELERY_SIGNATURES or isinstance(
+                literal_value(node.args[0]) if node.args else None, str
+            )
+            return site if certain else replace(site, tentative=True)
         return None
 
     def _is_celery_signature(self, func: ast.expr, node: ast.Call) -> bool:

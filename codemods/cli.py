@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Sequence
@@ -12,7 +13,8 @@ import click
 from codemods import __version__
 from codemods.diff import unified_diff
 from codemods.indexfile import IndexFileError, dump_index
-from codemods.model import PARITY_OPTIONS, Diagnostic
+from codemods.linking import FROM_CONFIG
+from codemods.model import PARITY_OPTIONS, Diagnostic, OptionValue
 from codemods.report import (
     EXIT_USAGE,
     Report,
@@ -46,6 +48,30 @@ def _parse_options(value: str | None) -> tuple[str, ...]:
     if not names or bad:
         raise click.BadParameter(f"not a list of option names: {value!r}", param_hint="--options")
     return names
+
+
+def _parse_worker_settings(values: tuple[str, ...]) -> tuple[tuple[str, OptionValue], ...]:
+    """`task_ignore_result=true` -> (("ignore_result", True),): the task option it defaults."""
+    parsed = []
+    for item in values:
+        name, sep, raw = item.partition("=")
+        option = FROM_CONFIG.get(name.strip())
+        if not sep or option is None:
+            known = ", ".join(sorted(FROM_CONFIG))
+            raise click.BadParameter(
+                f"{item!r}: expected NAME=VALUE with NAME one of {known}",
+                param_hint="--worker-setting",
+            )
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if not isinstance(value, str | int | float | bool) and value is not None:
+            raise click.BadParameter(
+                f"{item!r}: the value must be a scalar", param_hint="--worker-setting"
+            )
+        parsed.append((option, value))
+    return tuple(parsed)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,6 +144,13 @@ def index_command(
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--worker-setting",
+    "worker_settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A worker setting the code does not show, e.g. task_ignore_result=true (repeatable).",
+)
 @_source_root
 @_exclude
 @click.pass_context
@@ -131,6 +164,7 @@ def fix_command(
     show_diff: bool,
     options_list: str | None,
     output_format: str,
+    worker_settings: tuple[str, ...],
     source_roots: tuple[Path, ...],
     exclude: tuple[str, ...],
 ) -> None:
@@ -147,6 +181,7 @@ def fix_command(
         source_roots=source_roots,
         options=_parse_options(options_list),
         exclude=exclude,
+        worker_defaults=_parse_worker_settings(worker_settings),
     )
     try:
         outcome = collect(settings)

@@ -149,12 +149,14 @@ class _ModuleReader(ScopeTracker):
     def own(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name
 
-    def keywords(self, call: ast.Call) -> tuple[list[tuple[str, ValueExpr]], list[ValueExpr]]:
-        """A call's keywords as (name, value) pairs, and its `**` splats."""
+    def keywords(
+        self, call: ast.Call
+    ) -> tuple[list[tuple[str, ValueExpr]], list[tuple[str, ValueExpr]]]:
+        """A call's keywords as (name, value) pairs, and its `**` splats as (source, value)."""
         named, splats = [], []
         for keyword in call.keywords:
             if keyword.arg is None:
-                splats.append(self.value(keyword.value))
+                splats.append((ast.unparse(keyword.value), self.value(keyword.value)))
             else:
                 named.append((keyword.arg, self.value(keyword.value)))
         return named, splats
@@ -213,9 +215,9 @@ class _ModuleReader(ScopeTracker):
             receiver = self.qualified(ast.Name(func[0]))
             settings, splats = self.keywords(call)
             if call.args:
-                splats.append(self.value(call.args[0]))
+                splats.append((ast.unparse(call.args[0]), self.value(call.args[0])))
             items = list(settings)
-            for splat in splats:
+            for _, splat in splats:
                 items.append(("**", splat))
             if receiver is not None:
                 self.apps.append(AppFacts(receiver, False, tuple(items)))

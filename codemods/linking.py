@@ -268,6 +268,10 @@ class _Linker:
             if cls is not None:
                 order.append(cls)
                 stack[:0] = list(cls.bases)
+            elif current.endswith(".Task") and current[: -len(".Task")] in self.defined_apps:
+                app_base = self._task_cls(current[: -len(".Task")])  # `class T(app.Task)`
+                if app_base is not None:
+                    stack.insert(0, app_base)
         return order
 
     def _class_layers(self, mro: list[ClassFacts], layers: _Layers) -> None:
@@ -345,10 +349,9 @@ class _Linker:
             for option, value in wrapper.options:
                 if option not in ("name", "base", "bind"):
                     self._set(layers, option, value)
-        for splat in declared.splats:
+        for label, splat in declared.splats:
             items = self.table.resolve_dict(splat)
             if items is None:
-                label = splat.name.rsplit(".", 1)[-1] if isinstance(splat, Ref) else "..."
                 layers.unresolved.append(f"**{label}")
                 continue
             for option, value in items.items():

@@ -173,7 +173,7 @@ class DeclaredTask:
     decorator: str | None
     name: ValueExpr | None = None  # None: Celery generates module.function
     options: tuple[tuple[str, ValueExpr], ...] = ()
-    splats: tuple[ValueExpr, ...] = ()
+    splats: tuple[tuple[str, ValueExpr], ...] = ()  # `**COMMON`: ("COMMON", its value)
     base: str | None = None
     signature: Signature | None = None
 
@@ -261,3 +261,6 @@ class CallSite:
     # From a `# celery-codemod: ignore[...]` comment: everything, or these codes and options.
     ignore_all: bool = False
     ignored: frozenset[str] = frozenset()
+    # `x.signature(NAME)` on an object that may not be Celery's: only a name that resolves to a
+    # string makes it a task call (no dynamic-name for it otherwise).
+    tentative: bool = False

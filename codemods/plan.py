@@ -158,6 +158,8 @@ class _Planner:
             found.append(Diagnostic(self.path, site.line, code, severity, message))
 
         name = self.symbols.resolve(site.task) if site.task is not None else NOT_LITERAL
+        if not isinstance(name, str) and site.tentative:
+            return "", {}
         if not isinstance(name, str):
             reason = site.dynamic_reason or f"'{_describe(site.task)}', which is not a constant"
             report(

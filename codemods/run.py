@@ -146,7 +146,7 @@ def _referenced_names(parsed: Iterable[_Parsed]) -> Iterable[ValueExpr]:
             if declared.name is not None:
                 yield declared.name
             yield from (value for _, value in declared.options)
-            yield from declared.splats
+            yield from (value for _, value in declared.splats)
             if declared.base is not None:
                 yield Ref(declared.base)
         if item.scanned is not None:

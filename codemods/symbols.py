@@ -193,7 +193,11 @@ class SymbolTable:
             return self.constants[canonical]
         parts = canonical.split(".")
         for end in range(len(parts) - 1, 0, -1):
-            for source in self.star_imports.get(".".join(parts[:end]), ()):
+            prefix = ".".join(parts[:end])
+            bound = self.constants.get(prefix)
+            if isinstance(bound, Ref):  # `Names = other.Names`, then `Names.X`
+                return self.lookup(".".join([bound.name, *parts[end:]]), missing, depth + 1)
+            for source in self.star_imports.get(prefix, ()):
                 found = self.lookup(".".join([source, *parts[end:]]), None, depth + 1)
                 if found is not NOT_LITERAL:
                     return found

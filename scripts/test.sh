@@ -18,3 +18,10 @@ python3 -m venv .venv
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
+
+# The end-to-end tests once more against Celery 5.6 (on 5.6.3 a producer's `ignore_result: False`
+# header overrides the worker's declaration): version differences are parametrised, never skipped.
+python3 -m venv .venv-celery56
+.venv-celery56/bin/python -m pip install -q --upgrade pip
+.venv-celery56/bin/python -m pip install -q -e '.[test]' 'celery[redis]==5.6.*'
+.venv-celery56/bin/python -m pytest tests/e2e -p no:cacheprovider

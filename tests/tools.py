@@ -8,6 +8,7 @@ from textwrap import dedent
 from codemods.index import build_index, index_source
 from codemods.model import FileResult, TaskIndex
 from codemods.rewrite import rewrite_source
+from codemods.symbols import SymbolTable
 
 
 def make_index(worker_source: str, module: str = "proj.tasks") -> TaskIndex:
@@ -35,3 +36,19 @@ def check_noop(source: str, index: TaskIndex, **options: object) -> FileResult:
 
 def codes(result: FileResult) -> list[tuple[int, str]]:
     return [(d.line, d.code) for d in result.diagnostics]
+
+
+def index_modules(modules: dict[str, str], **link_options: object) -> tuple[TaskIndex, SymbolTable]:
+    """Index several modules at once: {"pkg.mod": source}; "pkg.__init__" is a package."""
+    facts = []
+    for name, source in modules.items():
+        is_package = name.endswith(".__init__")
+        module = name.removesuffix(".__init__")
+        path = name.replace(".", "/") + ".py"
+        facts.append(index_source(dedent(source), path=path, module=module, is_package=is_package))
+    table = SymbolTable.from_facts(facts)
+    return build_index(facts, symbols=table, **link_options), table  # type: ignore[arg-type]
+
+
+def task_options(index: TaskIndex) -> dict[str, dict[str, object]]:
+    return {name: dict(task.options) for name, task in index.tasks.items()}
