@@ -16,6 +16,7 @@ from codemods.indexfile import IndexFileError, dump_index
 from codemods.linking import FROM_CONFIG
 from codemods.model import PARITY_OPTIONS, Diagnostic, OptionValue
 from codemods.report import (
+    EXIT_FINDINGS,
     EXIT_USAGE,
     Report,
     diagnostic_line,
@@ -88,26 +89,70 @@ def main() -> None:
 @main.command("index")
 @_paths
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="MODULE:APP",
+    help="Import this Celery app and export its live registry instead of reading the source.",
+)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="With --app: print where the static index of PATHS and the live registry differ "
+    "(exit 1 if they do).",
+)
 @_source_root
 @_exclude
+@click.pass_context
 def index_command(
+    ctx: click.Context,
     paths: tuple[Path, ...],
     output: Path | None,
+    app_spec: str | None,
+    compare: bool,
     source_roots: tuple[Path, ...],
     exclude: tuple[str, ...],
 ) -> None:
     """Index task declarations under PATHS (default: .) and print the JSON index."""
+    if compare and not app_spec:
+        raise click.UsageError("--compare needs --app")
+    if app_spec:
+        from codemods import live
+
+        try:
+            registry = live.live_index(app_spec, source_roots)
+        except live.LiveAppError as error:
+            click.echo(f"celery-codemod: error: {error}", err=True)
+            ctx.exit(EXIT_USAGE)
+        if compare:
+            settings = Settings(
+                paths=(), workers=paths or (Path("."),), source_roots=source_roots, exclude=exclude
+            )
+            differences = live.compare(collect(settings).index, registry, PARITY_OPTIONS)
+            for line in differences:
+                click.echo(line)
+            click.echo(
+                f"celery-codemod: {len(differences)} differences between the static index and "
+                f"the live registry of {app_spec}",
+                err=True,
+            )
+            ctx.exit(EXIT_FINDINGS if differences else 0)
+        _emit_index(dump_index(registry), output, len(registry))
+        return
     settings = Settings(
         paths=(), workers=paths or (Path("."),), source_roots=source_roots, exclude=exclude
     )
     outcome = collect(settings)
     _print_diagnostics(outcome.report.diagnostics)
-    text = dump_index(outcome.index)
+    _emit_index(dump_index(outcome.index), output, len(outcome.index))
+
+
+def _emit_index(text: str, output: Path | None, count: int) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"celery-codemod: {len(outcome.index)} tasks written to {output}", err=True)
+        click.echo(f"celery-codemod: {count} tasks written to {output}", err=True)
 
 
 @main.command("fix")
