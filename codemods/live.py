@@ -61,10 +61,7 @@ def _defaults() -> dict[str, object]:
 
     pristine = Celery("celery-codemod-defaults", set_as_current=False)
 
-    @pristine.task(name="celery-codemod.probe")
-    def probe() -> None: ...
-
-    task = pristine.tasks["celery-codemod.probe"]
+    task = pristine.task(name="celery-codemod.probe")(lambda: None)
     return {option: getattr(task, option, None) for option in TASK_OPTIONS}
 
 
