@@ -55,13 +55,17 @@ def load_app(spec: str, source_roots: Sequence[Path] = ()) -> Any:
     raise LiveAppError(f"{spec!r} does not name a Celery app")
 
 
+def _probe() -> None:
+    """A task body for reading Celery's defaults."""
+
+
 def _defaults() -> dict[str, object]:
     """The value each option has when nobody sets it: a probe task's on a pristine app."""
     from celery import Celery
 
     pristine = Celery("celery-codemod-defaults", set_as_current=False)
 
-    task = pristine.task(name="celery-codemod.probe")(lambda: None)
+    task = pristine.task(name="celery-codemod.probe")(_probe)
     return {option: getattr(task, option, None) for option in TASK_OPTIONS}
 
 
