@@ -1,32 +1,24 @@
-"""Command line: parse options, hand off to run.py, print, exit with DESIGN.md's codes."""
+"""Command line: options (over `[tool.celery-codemod]`) in, DESIGN.md's exit codes out."""
 
 from __future__ import annotations
 
 import json
 import re
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from codemods import __version__
-from codemods.diff import unified_diff
-from codemods.indexfile import IndexFileError, dump_index
+from codemods.commands import FixOptions, fix, print_diagnostics
+from codemods.config import ConfigError, FileConfig, load_config
+from codemods.indexfile import dump_index
 from codemods.linking import FROM_CONFIG
-from codemods.model import PARITY_OPTIONS, Diagnostic, OptionValue
-from codemods.report import (
-    EXIT_FINDINGS,
-    EXIT_USAGE,
-    Report,
-    diagnostic_line,
-    dump_json,
-    sort_diagnostics,
-    summary_line,
-)
-from codemods.run import Outcome, Settings, collect, write_result
+from codemods.model import PARITY_OPTIONS, OptionValue
+from codemods.report import EXIT_FINDINGS, EXIT_USAGE
+from codemods.run import Settings, collect
 
 OPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DEFAULT_SPLIT_DEPTH = 2
 
 _paths = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 _source_root = click.option(
@@ -41,17 +33,19 @@ _exclude = click.option(
 )
 
 
-def _parse_options(value: str | None) -> tuple[str, ...]:
+def _parse_options(value: str | None, param: str = "--options") -> tuple[str, ...]:
     if value is None:
         return PARITY_OPTIONS
     names = tuple(n.strip() for n in value.split(",") if n.strip())
     bad = [n for n in names if not OPTION_NAME.match(n)]
     if not names or bad:
-        raise click.BadParameter(f"not a list of option names: {value!r}", param_hint="--options")
+        raise click.BadParameter(f"not a list of option names: {value!r}", param_hint=param)
     return names
 
 
-def _parse_worker_settings(values: tuple[str, ...]) -> tuple[tuple[str, OptionValue], ...]:
+def _parse_worker_settings(
+    values: tuple[str, ...], param: str = "--worker-setting"
+) -> tuple[tuple[str, OptionValue], ...]:
     """`task_ignore_result=true` -> (("ignore_result", True),): the task option it defaults."""
     parsed = []
     for item in values:
@@ -60,19 +54,25 @@ def _parse_worker_settings(values: tuple[str, ...]) -> tuple[tuple[str, OptionVa
         if not sep or option is None:
             known = ", ".join(sorted(FROM_CONFIG))
             raise click.BadParameter(
-                f"{item!r}: expected NAME=VALUE with NAME one of {known}",
-                param_hint="--worker-setting",
+                f"{item!r}: expected NAME=VALUE with NAME one of {known}", param_hint=param
             )
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
         if not isinstance(value, str | int | float | bool) and value is not None:
-            raise click.BadParameter(
-                f"{item!r}: the value must be a scalar", param_hint="--worker-setting"
-            )
+            raise click.BadParameter(f"{item!r}: the value must be a scalar", param_hint=param)
         parsed.append((option, value))
     return tuple(parsed)
+
+
+def _config(ctx: click.Context) -> FileConfig:
+    try:
+        return load_config()
+    except ConfigError as error:
+        click.echo(f"celery-codemod: error: {error}", err=True)
+        ctx.exit(EXIT_USAGE)
+        raise  # unreachable: ctx.exit raises
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,7 +82,8 @@ def main() -> None:
 
     Pass 1 indexes the tasks the workers declare; pass 2 adds to every send_task call what the
     declaration sets and the call lacks (ignore_result, serializer, queue, ...), and reports calls
-    to unknown tasks and arguments that do not fit.
+    to unknown tasks and arguments that do not fit. Settings can also live in
+    [tool.celery-codemod] of pyproject.toml; command-line options win.
     """
 
 
@@ -116,18 +117,23 @@ def index_command(
     """Index task declarations under PATHS (default: .) and print the JSON index."""
     if compare and not app_spec:
         raise click.UsageError("--compare needs --app")
+    config = _config(ctx)
+    settings = Settings(
+        paths=(),
+        workers=paths or config.workers or (Path("."),),
+        source_roots=source_roots or config.source_roots,
+        exclude=exclude or config.exclude,
+        worker_defaults=_parse_worker_settings(config.worker_settings, "worker-settings"),
+    )
     if app_spec:
         from codemods import live
 
         try:
-            registry = live.live_index(app_spec, source_roots)
+            registry = live.live_index(app_spec, settings.source_roots)
         except live.LiveAppError as error:
             click.echo(f"celery-codemod: error: {error}", err=True)
             ctx.exit(EXIT_USAGE)
         if compare:
-            settings = Settings(
-                paths=(), workers=paths or (Path("."),), source_roots=source_roots, exclude=exclude
-            )
             differences = live.compare(collect(settings).index, registry, PARITY_OPTIONS)
             for line in differences:
                 click.echo(line)
@@ -139,11 +145,8 @@ def index_command(
             ctx.exit(EXIT_FINDINGS if differences else 0)
         _emit_index(dump_index(registry), output, len(registry))
         return
-    settings = Settings(
-        paths=(), workers=paths or (Path("."),), source_roots=source_roots, exclude=exclude
-    )
     outcome = collect(settings)
-    _print_diagnostics(outcome.report.diagnostics)
+    print_diagnostics(outcome.report.diagnostics)
     _emit_index(dump_index(outcome.index), output, len(outcome.index))
 
 
@@ -174,6 +177,27 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
     "--check", is_flag=True, help="Report only; exit 1 if a call would change or on errors."
 )
 @click.option("--write", is_flag=True, help="Rewrite the files in place.")
+@click.option(
+    "--patches",
+    "patches_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one git patch per directory into this folder; the tree is not touched.",
+)
+@click.option(
+    "--split-depth",
+    type=click.IntRange(min=0),
+    help=f"With --patches: group files by this many folders (default: {DEFAULT_SPLIT_DEPTH}).",
+)
+@click.option(
+    "--split-by",
+    type=click.Choice(["directory", "codeowners"]),
+    default="directory",
+    show_default=True,
+    help="With --patches: one patch per directory, or per CODEOWNERS owner set.",
+)
+@click.option(
+    "--allow-dirty", is_flag=True, help="With --write: also rewrite files with uncommitted changes."
+)
 @click.option("--diff", "show_diff", is_flag=True, help="Also print the diff with --check/--write.")
 @click.option(
     "--options",
@@ -184,10 +208,15 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github", "sarif"]),
     default="text",
     show_default=True,
     help="Output format.",
+)
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Treat warnings (unknown task names, ...) as errors.",
 )
 @click.option(
     "--worker-setting",
@@ -206,79 +235,53 @@ def fix_command(
     index_files: tuple[Path, ...],
     check: bool,
     write: bool,
+    patches_dir: Path | None,
+    split_depth: int | None,
+    split_by: str,
+    allow_dirty: bool,
     show_diff: bool,
     options_list: str | None,
     output_format: str,
+    strict: bool | None,
     worker_settings: tuple[str, ...],
     source_roots: tuple[Path, ...],
     exclude: tuple[str, ...],
 ) -> None:
     """Add the options each send_task call lacks, under PATHS (default: .).
 
-    Without --check or --write, print the diff (git apply takes it) and exit 0.
+    Without --check, --write or --patches, print the diff (git apply takes it) and exit 0.
     """
-    if check and write:
-        raise click.UsageError("--check and --write cannot be used together")
+    if sum((check, write, patches_dir is not None)) > 1:
+        raise click.UsageError("--check, --write and --patches cannot be used together")
+    config = _config(ctx)
+    options = _parse_options(options_list) if options_list else config.options or PARITY_OPTIONS
+    if config.options is not None and not options_list:
+        _parse_options(",".join(config.options), "options")
     settings = Settings(
         paths=paths or (Path("."),),
-        workers=workers,
-        index_files=index_files,
-        source_roots=source_roots,
-        options=_parse_options(options_list),
-        exclude=exclude,
-        worker_defaults=_parse_worker_settings(worker_settings),
+        workers=workers or config.workers,
+        index_files=index_files or config.index,
+        source_roots=source_roots or config.source_roots,
+        options=options,
+        exclude=exclude or config.exclude,
+        worker_defaults=_parse_worker_settings(worker_settings)
+        or _parse_worker_settings(config.worker_settings, "worker-settings"),
     )
-    try:
-        outcome = collect(settings)
-    except IndexFileError as error:
-        click.echo(f"celery-codemod: error: {error}", err=True)
-        ctx.exit(EXIT_USAGE)
-    report = outcome.report
-    if write:
-        report = _write(outcome)
-    if output_format == "json":
-        click.echo(dump_json(report), nl=False)
-    else:
-        _print_text(report, check=check, write=write, show_diff=show_diff or not (check or write))
-    ctx.exit(report.return_code(check=check, write=write))
-
-
-def _write(outcome: Outcome) -> Report:
-    """Write every verified change; a file that cannot be written becomes a diagnostic."""
-    report = outcome.report
-    failures: list[Diagnostic] = []
-    for result in report.changed:
-        failure = write_result(result, outcome.sources[result.path])
-        if failure is not None:
-            failures.append(failure)
-    if not failures:
-        return report
-    failed = {f.path for f in failures}
-    return Report(
-        [r for r in report.results if r.path not in failed],
-        sort_diagnostics([*report.diagnostics, *failures]),
-        report.files_scanned,
-        report.tasks_indexed,
+    code = fix(
+        FixOptions(
+            settings=settings,
+            check=check,
+            write=write,
+            patches_dir=patches_dir,
+            split_depth=next(
+                d for d in (split_depth, config.split_depth, DEFAULT_SPLIT_DEPTH) if d is not None
+            ),
+            split_by_codeowners=split_by == "codeowners",
+            allow_dirty=allow_dirty,
+            output_format=output_format,
+            show_diff=show_diff,
+            severity=config.severity,
+            strict=strict if strict is not None else bool(config.strict),
+        )
     )
-
-
-def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
-    for diagnostic in diagnostics:
-        click.echo(diagnostic_line(diagnostic), err=True)
-
-
-def _print_text(report: Report, *, check: bool, write: bool, show_diff: bool) -> None:
-    for result in report.changed:
-        if show_diff:
-            assert result.new_source is not None
-            click.echo(unified_diff(result.source, result.new_source, result.path), nl=False)
-        if check:
-            click.echo(f"would rewrite {result.path}", err=True)
-        elif write:
-            click.echo(f"rewrote {result.path}", err=True)
-    _print_diagnostics(report.diagnostics)
-    click.echo(summary_line(report, check=check, write=write), err=True)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    ctx.exit(code)

@@ -69,3 +69,29 @@ def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> tuple[Path, 
         else:
             found.add(path)  # named explicitly: always processed (missing files error later)
     return tuple(sorted(found))
+
+
+def uncommitted_changes(paths: Sequence[Path]) -> list[Path] | None:
+    """The given files that differ from HEAD (staged, unstaged or untracked); None outside git."""
+    if not paths:
+        return []
+    folder = paths[0].parent
+    try:
+        completed = subprocess.run(
+            ["git", "status", "--porcelain", "-z", "--untracked-files=all", "--"]
+            + [str(p.resolve()) for p in paths],
+            cwd=folder,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    if completed.returncode != 0:
+        return None
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, check=False
+    )
+    root = Path(top.stdout.decode().strip()).resolve()
+    entries = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    dirty = {(root / entry[3:]).resolve() for entry in entries if len(entry) > 3}
+    return [p for p in paths if p.resolve() in dirty]

@@ -22,6 +22,14 @@ PARITY_OPTIONS: tuple[str, ...] = (
     "delivery_mode",
 )
 
+# Every diagnostic code the tool reports (DESIGN.md's table and the ones it added).
+DIAGNOSTIC_CODES = (
+    "unknown-task", "dynamic-name", "splat-options", "explicit-override", "non-literal-option",
+    "duplicate-task", "argument-mismatch", "parse-error", "unknown-task-option", "result-ignored",
+    "routed-by-config", "unsafe-rewrite", "unresolved-app", "unresolved-decorator", "read-error",
+    "write-error",
+)  # fmt: skip
+
 # Celery's own tasks; a call to one of these is never an unknown task.
 CELERY_BUILTIN_PREFIX = "celery."
 

@@ -7,7 +7,7 @@ import io
 import os
 import tempfile
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,8 +174,13 @@ def _missing_modules(
     return sorted(wanted)
 
 
-def collect(settings: Settings) -> Outcome:
-    """Both passes over the settings' trees; reads files, writes nothing."""
+def collect(
+    settings: Settings, progress: Callable[[int], Callable[[], None]] | None = None
+) -> Outcome:
+    """Both passes over the settings' trees; reads files, writes nothing.
+
+    `progress(total)`, when given, returns a function called once per file read.
+    """
     targets = discover(settings.paths, settings.exclude)
     loaded = load_index_files(settings.index_files)
     if settings.workers or settings.index_files:
@@ -186,7 +191,11 @@ def collect(settings: Settings) -> Outcome:
     parsed: dict[Path, _Parsed] = {}
     problems: list[Diagnostic] = []
     skipped: list[Path] = []
-    for path in sorted(target_set | indexed):
+    every_file = sorted(target_set | indexed)
+    tick = progress(len(every_file)) if progress is not None else None
+    for path in every_file:
+        if tick is not None:
+            tick()
         data = _peek(path)
         wants_index = path in indexed and (
             path.name == "__init__.py" or data is None or _has_hint(data, DECLARATION_HINTS)

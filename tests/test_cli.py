@@ -74,7 +74,7 @@ def test_check_passes_on_a_clean_tree(tmp_path: Path, in_dir) -> None:
 def test_check_and_write_together_is_a_usage_error(demo: Path) -> None:
     result = run_cli("fix", "--check", "--write")
     assert result.exit_code == 2
-    assert "--check and --write cannot be used together" in result.stderr
+    assert "--check, --write and --patches cannot be used together" in result.stderr
 
 
 def test_json_follows_the_design_schema(demo: Path) -> None:
