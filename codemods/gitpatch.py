@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path, PurePosixPath
@@ -56,10 +57,8 @@ def repo_info(start: Path) -> RepoInfo:
     except ValueError:  # no commit yet
         date = EPOCH_DATE
     author = DEFAULT_AUTHOR
-    try:  # git itself, so that GIT_CONFIG_GLOBAL and includes are honoured
+    with suppress(git.GitCommandError):  # git itself honours GIT_CONFIG_GLOBAL and includes
         author = (repo.git.config("--get", "user.name"), repo.git.config("--get", "user.email"))
-    except git.GitCommandError:
-        pass
     return RepoInfo(Path(repo.working_tree_dir).resolve(), date, author)
 
 
