@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from codemods.astutil import ScopeTracker, dotted_name, final_name, import_table, literal_value
@@ -76,9 +77,20 @@ def source_order(nodes: list[ast.expr]) -> list[ast.expr]:
     )
 
 
-def is_beat_entry(node: ast.Dict) -> bool:
-    keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
-    return "task" in keys and "schedule" in keys
+def has_task_key(node: ast.Dict) -> bool:
+    return any(isinstance(k, ast.Constant) and k.value == "task" for k in node.keys)
+
+
+def candidate_nodes(tree: ast.AST, callees: Collection[str]) -> dict[str, list[ast.expr]]:
+    """The nodes the edit counts, by ordinal space: calls to `callees`, dicts with a "task" key."""
+    calls: list[ast.expr] = []
+    dicts: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and final_name(node.func) in callees:
+            calls.append(node)
+        elif isinstance(node, ast.Dict) and has_task_key(node):
+            dicts.append(node)
+    return {"call": source_order(calls), "dict": source_order(dicts)}
 
 
 def scan_calls(
@@ -197,7 +209,7 @@ class _CallReader(ScopeTracker):
 
     def visit_Dict(self, node: ast.Dict) -> None:
         keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
-        if "task" in keys:
+        if has_task_key(node):
             self.beat_entries.append(node)
             if "schedule" in keys:
                 self.sites[node] = self._beat(node, dict(zip(keys, node.values, strict=True)))

@@ -8,9 +8,12 @@ before it is returned.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+import re
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 
-from codemods.calls import ScannedCalls, scan_calls
+from codemods.calls import ScannedCalls, candidate_nodes, scan_calls
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
@@ -18,7 +21,7 @@ from codemods.model import (
     Severity,
     TaskIndex,
 )
-from codemods.plan import plan_calls
+from codemods.plan import Edit, plan_calls
 from codemods.symbols import SymbolTable, with_module
 from codemods.verify import verify_rewrite
 
@@ -61,10 +64,8 @@ def apply_index(
     plan = plan_calls(scanned.sites, index, path=path, options=options, symbols=symbols)
     if not plan.edits:
         return FileResult(path, source, diagnostics=plan.diagnostics)
-    from codemods import cstedit  # libcst costs ~0.1 s to import; most runs edit nothing
-
     try:
-        new_source = cstedit.edit_source(source, plan.edits, scanned.callees)
+        new_source = edit_statements(source, tree, plan.edits, scanned.callees)
         problem = verify_rewrite(tree, new_source, plan.edits, scanned.callees)
     except Exception as error:
         first_line = (str(error).strip().splitlines() or [""])[0]
@@ -79,6 +80,48 @@ def apply_index(
         )
         return FileResult(path, source, diagnostics=(*plan.diagnostics, unsafe))
     return FileResult(path, source, new_source, plan.changes, plan.diagnostics)
+
+
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def statement_spans(tree: ast.Module) -> list[tuple[int, int]]:
+    """(first, last) line of each top-level statement, decorators included; statements that share
+    a line are merged."""
+    spans: list[tuple[int, int]] = []
+    for statement in tree.body:
+        decorators = getattr(statement, "decorator_list", [])
+        first = min([statement.lineno, *(d.lineno for d in decorators)])
+        last = statement.end_lineno or statement.lineno
+        if spans and first <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(last, spans[-1][1]))
+        else:
+            spans.append((first, last))
+    return spans
+
+
+def edit_statements(
+    source: str, tree: ast.Module, edits: Sequence[Edit], callees: Collection[str]
+) -> str:
+    """Apply the edits with libcst, parsing only the top-level statements that hold them."""
+    from codemods import cstedit  # libcst costs ~0.1 s to import; most runs edit nothing
+
+    lines = LINE.findall(source)
+    nodes = candidate_nodes(tree, callees)
+    by_span: dict[tuple[int, int], list[Edit]] = defaultdict(list)
+    spans = statement_spans(tree)
+    for edit in edits:
+        line = nodes[edit.space][edit.ordinal].lineno
+        span = next(s for s in spans if s[0] <= line <= s[1])
+        by_span[span].append(edit)
+    for (first, last), span_edits in sorted(by_span.items(), reverse=True):
+        before = {
+            space: sum(1 for node in found if node.lineno < first) for space, found in nodes.items()
+        }
+        local = [replace(e, ordinal=e.ordinal - before[e.space]) for e in span_edits]
+        chunk = "".join(lines[first - 1 : last])
+        lines[first - 1 : last] = [cstedit.edit_source(chunk, local, callees)]
+    return "".join(lines)
 
 
 def parse_error(path: str, error: Exception) -> Diagnostic:

@@ -6,25 +6,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection, Iterable, Mapping
 
-from codemods.astutil import final_name, literal_value
-from codemods.calls import source_order
+from codemods.astutil import literal_value
+from codemods.calls import candidate_nodes
 from codemods.model import OptionValue
 from codemods.plan import Edit, same_value
 
 
 class Unsafe(Exception):
     """What makes a rewrite unsafe."""
-
-
-def _nodes(tree: ast.Module, callees: Collection[str]) -> dict[str, list[ast.expr]]:
-    calls: list[ast.expr] = []
-    dicts: list[ast.expr] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and final_name(node.func) in callees:
-            calls.append(node)
-        elif isinstance(node, ast.Dict) and _key_index(node, "task") is not None:
-            dicts.append(node)
-    return {"call": source_order(calls), "dict": source_order(dicts)}
 
 
 def _key_index(node: ast.Dict, key: str) -> int | None:
@@ -106,7 +95,7 @@ def verify_rewrite(
         after = ast.parse(after_source)
     except (SyntaxError, ValueError) as error:
         return f"the result does not parse: {error}"
-    old, new = _nodes(before, callees), _nodes(after, callees)
+    old, new = candidate_nodes(before, callees), candidate_nodes(after, callees)
     if any(len(old[space]) != len(new[space]) for space in old):
         return "the result has a different number of calls"
     try:
