@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 
 from codemods.astutil import ScopeTracker, dotted_name, final_name, import_table, literal_value
 from codemods.model import NOT_LITERAL, CallSite, DictExpr, ValueExpr
@@ -57,6 +57,8 @@ class ScannedCalls:
 
     sites: tuple[CallSite, ...]
     callees: frozenset[str]
+    # The first line of every counted node, in ordinal order, by space ("call", "dict").
+    candidate_lines: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def parse_ignore(line_text: str) -> tuple[bool, frozenset[str]] | None:
@@ -118,7 +120,8 @@ def scan_calls(
                     ignored=ignore[1] if ignore is not None else frozenset(),
                 )
             )
-    return ScannedCalls(tuple(sorted(sites, key=lambda s: (s.line, s.kind))), callees)
+    lines = {"call": tuple(c.lineno for c in calls), "dict": tuple(d.lineno for d in dicts)}
+    return ScannedCalls(tuple(sorted(sites, key=lambda s: (s.line, s.kind))), callees, lines)
 
 
 def _sequence_length(node: ast.expr | None) -> int | None:
@@ -203,7 +206,7 @@ class _CallReader(ScopeTracker):
     def _is_alias(self, name: str) -> bool:
         if name in self._aliases.get(self._scope_key(), ()):
             return True
-        return not self.shadows(name) and name in self._aliases.get(0, ())
+        return name in self._aliases.get(0, ()) and not self.shadows(name)
 
     # -- candidates ----------------------------------------------------------------------------
 

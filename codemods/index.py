@@ -322,21 +322,32 @@ class _ModuleReader(ScopeTracker):
             )
         super().visit_ClassDef(node)
 
-    def visit_Call(self, node: ast.Call) -> None:
+    def generic_visit(self, node: ast.AST) -> None:
+        # Declarations are statements: walk the blocks, never into expressions.
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for child in getattr(node, field, None) or ():
+                self.visit(child)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        self._registration(node.value)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._registration(node.value)
+
+    def _registration(self, node: ast.expr) -> None:
+        """`app.register_task(T())`, `app.tasks.register(T())`."""
+        if not isinstance(node, ast.Call) or not node.args:
+            return
         func = dotted_name(node.func)
-        if (
-            func is not None
-            and len(func) >= 2
-            and (func[-1] == "register_task" or func[-2:] == ("tasks", "register"))
-            and node.args
-        ):
+        if func is None or len(func) < 2:
+            return
+        if func[-1] == "register_task" or func[-2:] == ("tasks", "register"):
             registered = node.args[0]
             if isinstance(registered, ast.Call):
                 registered = registered.func
             name = self.qualified(registered)
             if name is not None:
                 self.registered.append((name, node.lineno))
-        self.generic_visit(node)
 
 
 def unresolved_app(task: DeclaredTask, target: str) -> Diagnostic:

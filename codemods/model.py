@@ -27,7 +27,7 @@ DIAGNOSTIC_CODES = (
     "unknown-task", "dynamic-name", "splat-options", "explicit-override", "non-literal-option",
     "duplicate-task", "argument-mismatch", "parse-error", "unknown-task-option", "result-ignored",
     "routed-by-config", "unsafe-rewrite", "unresolved-app", "unresolved-decorator", "read-error",
-    "write-error",
+    "write-error", "internal-error", "file-too-large", "symlink",
 )  # fmt: skip
 
 # Celery's own tasks; a call to one of these is never an unknown task.

@@ -8,12 +8,13 @@ before it is returned.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from codemods.calls import ScannedCalls, candidate_nodes, scan_calls
+from codemods.calls import ScannedCalls, scan_calls
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
@@ -23,7 +24,7 @@ from codemods.model import (
 )
 from codemods.plan import Edit, plan_calls
 from codemods.symbols import SymbolTable, with_module
-from codemods.verify import verify_rewrite
+from codemods.verify import verify_statements
 
 
 def rewrite_source(
@@ -65,11 +66,10 @@ def apply_index(
     if not plan.edits:
         return FileResult(path, source, diagnostics=plan.diagnostics)
     try:
-        new_source = edit_statements(source, tree, plan.edits, scanned.callees)
-        problem = verify_rewrite(tree, new_source, plan.edits, scanned.callees)
+        new_source, problem = edit_statements(source, tree, plan.edits, scanned)
     except Exception as error:
         first_line = (str(error).strip().splitlines() or [""])[0]
-        problem = f"{type(error).__name__}: {first_line}"
+        new_source, problem = source, f"{type(error).__name__}: {first_line}"
     if problem is not None:
         unsafe = Diagnostic(
             path,
@@ -85,43 +85,51 @@ def apply_index(
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
-def statement_spans(tree: ast.Module) -> list[tuple[int, int]]:
-    """(first, last) line of each top-level statement, decorators included; statements that share
-    a line are merged."""
-    spans: list[tuple[int, int]] = []
+def statement_spans(tree: ast.Module) -> list[tuple[int, int, list[ast.stmt]]]:
+    """(first line, last line, statements) of each top-level statement, decorators included;
+    statements that share a line are merged."""
+    spans: list[tuple[int, int, list[ast.stmt]]] = []
     for statement in tree.body:
         decorators = getattr(statement, "decorator_list", [])
         first = min([statement.lineno, *(d.lineno for d in decorators)])
         last = statement.end_lineno or statement.lineno
         if spans and first <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(last, spans[-1][1]))
+            previous = spans[-1]
+            spans[-1] = (previous[0], max(last, previous[1]), [*previous[2], statement])
         else:
-            spans.append((first, last))
+            spans.append((first, last, [statement]))
     return spans
 
 
 def edit_statements(
-    source: str, tree: ast.Module, edits: Sequence[Edit], callees: Collection[str]
-) -> str:
-    """Apply the edits with libcst, parsing only the top-level statements that hold them."""
+    source: str, tree: ast.Module, edits: Sequence[Edit], scanned: ScannedCalls
+) -> tuple[str, str | None]:
+    """Apply the edits with libcst, parsing only the top-level statements that hold them; verify
+    each edited statement. Returns the new source, and what is wrong with it if anything."""
     from codemods import cstedit  # libcst costs ~0.1 s to import; most runs edit nothing
 
     lines = LINE.findall(source)
-    nodes = candidate_nodes(tree, callees)
-    by_span: dict[tuple[int, int], list[Edit]] = defaultdict(list)
     spans = statement_spans(tree)
+    starts = [span[0] for span in spans]
+    by_span: dict[int, list[Edit]] = defaultdict(list)
     for edit in edits:
-        line = nodes[edit.space][edit.ordinal].lineno
-        span = next(s for s in spans if s[0] <= line <= s[1])
-        by_span[span].append(edit)
-    for (first, last), span_edits in sorted(by_span.items(), reverse=True):
-        before = {
-            space: sum(1 for node in found if node.lineno < first) for space, found in nodes.items()
-        }
-        local = [replace(e, ordinal=e.ordinal - before[e.space]) for e in span_edits]
+        line = scanned.candidate_lines[edit.space][edit.ordinal]
+        by_span[bisect.bisect_right(starts, line) - 1].append(edit)
+    for position in sorted(by_span, reverse=True):
+        first, last, statements = spans[position]
+        local = [
+            replace(
+                e, ordinal=e.ordinal - bisect.bisect_left(scanned.candidate_lines[e.space], first)
+            )
+            for e in by_span[position]
+        ]
         chunk = "".join(lines[first - 1 : last])
-        lines[first - 1 : last] = [cstedit.edit_source(chunk, local, callees)]
-    return "".join(lines)
+        new_chunk = cstedit.edit_source(chunk, local, scanned.callees)
+        problem = verify_statements(statements, new_chunk, local, scanned.callees)
+        if problem is not None:
+            return source, problem
+        lines[first - 1 : last] = [new_chunk]
+    return "".join(lines), None
 
 
 def parse_error(path: str, error: Exception) -> Diagnostic:

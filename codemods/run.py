@@ -131,12 +131,50 @@ def _read_module(
     if isinstance(tree, Diagnostic):
         return tree
     module, is_package = module_name(path, settings.source_roots)
-    facts = index_tree(tree, path=source.display, module=module, is_package=is_package)
-    scanned = None
-    if calls:
-        lines = source_lines(source.text)
-        scanned = scan_calls(tree, lines, module=module, is_package=is_package)
+    try:
+        facts = index_tree(tree, path=source.display, module=module, is_package=is_package)
+        scanned = None
+        if calls:
+            lines = source_lines(source.text)
+            scanned = scan_calls(tree, lines, module=module, is_package=is_package)
+    except RecursionError:
+        return Diagnostic(
+            source.display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse"
+        )
+    except Exception as error:
+        return internal_error(source.display, error)
     return _Parsed(source, tree, facts, scanned)
+
+
+def internal_error(path: str, error: Exception) -> Diagnostic:
+    return Diagnostic(
+        path,
+        1,
+        "internal-error",
+        Severity.ERROR,
+        f"celery-codemod failed on this file ({type(error).__name__}: {error}); "
+        "it was left alone. Please report this.",
+    )
+
+
+def _apply(parsed: _Parsed, index: TaskIndex, table: SymbolTable, settings: Settings) -> FileResult:
+    assert parsed.scanned is not None
+    path = parsed.source.display
+    try:
+        return apply_index(
+            parsed.source.text,
+            parsed.tree,
+            parsed.scanned,
+            index,
+            path=path,
+            symbols=table,
+            options=settings.options,
+        )
+    except RecursionError:
+        problem = Diagnostic(path, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse")
+    except Exception as error:
+        problem = internal_error(path, error)
+    return FileResult(path, parsed.source.text, diagnostics=(problem,))
 
 
 def _referenced_names(parsed: Iterable[_Parsed]) -> Iterable[ValueExpr]:
@@ -228,19 +266,7 @@ def collect(
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
     )
     pending = [p for _, p in sorted(parsed.items()) if p.scanned is not None]
-    results: list[FileResult] = [
-        apply_index(
-            p.source.text,
-            p.tree,
-            p.scanned,
-            index,
-            path=p.source.display,
-            symbols=table,
-            options=settings.options,
-        )
-        for p in pending
-        if p.scanned is not None
-    ]
+    results = [_apply(p, index, table, settings) for p in pending]
     diagnostics = sort_diagnostics(
         [*problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
     )

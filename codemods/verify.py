@@ -87,10 +87,12 @@ def _undo(edit: Edit, before: ast.expr, after: ast.expr) -> None:
         raise Unsafe(f"line {edit.line}: the edited node is not the planned one")
 
 
-def verify_rewrite(
-    before: ast.Module, after_source: str, edits: Iterable[Edit], callees: Collection[str]
+def verify_statements(
+    statements: list[ast.stmt], after_source: str, edits: Iterable[Edit], callees: Collection[str]
 ) -> str | None:
-    """None when the rewrite is safe, else what is wrong with it."""
+    """None when `after_source` is `statements` with exactly the planned insertions, else what is
+    wrong with it. Called per edited top-level statement; the rest of the file is not touched."""
+    before = ast.Module(body=statements, type_ignores=[])
     try:
         after = ast.parse(after_source)
     except (SyntaxError, ValueError) as error:
