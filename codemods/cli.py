@@ -10,12 +10,12 @@ import click
 
 from codemods import __version__
 from codemods.commands import FixOptions, fix, print_diagnostics
-from codemods.config import ConfigError, FileConfig, load_config
+from codemods.config import ConfigError, FileConfig, load_config, parse_size
 from codemods.indexfile import dump_index
 from codemods.linking import FROM_CONFIG
 from codemods.model import PARITY_OPTIONS, OptionValue
 from codemods.report import EXIT_FINDINGS, EXIT_USAGE
-from codemods.run import Settings, collect
+from codemods.run import DEFAULT_MAX_FILE_SIZE, Settings, collect
 
 OPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_SPLIT_DEPTH = 2
@@ -64,6 +64,15 @@ def _parse_worker_settings(
             raise click.BadParameter(f"{item!r}: the value must be a scalar", param_hint=param)
         parsed.append((option, value))
     return tuple(parsed)
+
+
+def _size(value: str | None) -> int | None:
+    if value is None:
+        return None
+    size = parse_size(value)
+    if size is None:
+        raise click.BadParameter(f"not a size: {value!r} (e.g. 10MB)", param_hint="--max-file-size")
+    return size
 
 
 def _config(ctx: click.Context) -> FileConfig:
@@ -225,6 +234,11 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
     metavar="NAME=VALUE",
     help="A worker setting the code does not show, e.g. task_ignore_result=true (repeatable).",
 )
+@click.option(
+    "--max-file-size",
+    metavar="SIZE",
+    help="Leave larger files alone, reported as file-too-large (default: 10MiB).",
+)
 @_source_root
 @_exclude
 @click.pass_context
@@ -244,6 +258,7 @@ def fix_command(
     output_format: str,
     strict: bool | None,
     worker_settings: tuple[str, ...],
+    max_file_size: str | None,
     source_roots: tuple[Path, ...],
     exclude: tuple[str, ...],
 ) -> None:
@@ -266,6 +281,7 @@ def fix_command(
         exclude=exclude or config.exclude,
         worker_defaults=_parse_worker_settings(worker_settings)
         or _parse_worker_settings(config.worker_settings, "worker-settings"),
+        max_file_size=_size(max_file_size) or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
     )
     code = fix(
         FixOptions(

@@ -6,6 +6,7 @@ configuration error (exit 2) whose message names the key and the file.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,28 @@ else:  # pragma: no cover - Python 3.10
 from codemods.model import DIAGNOSTIC_CODES
 
 SEVERITIES = ("error", "warning", "info", "off")
+
+
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*$", re.IGNORECASE)
+SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+
+
+def parse_size(text: str | int) -> int | None:
+    """Bytes from `1048576`, `"10MB"`, `"512 KiB"`; None when it is not a size."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if text >= 0 else None
+    match = SIZE.match(str(text))
+    if match is None:
+        return None
+    return int(float(match.group(1)) * SIZE_UNITS[(match.group(2) or "b").lower()])
 
 
 class ConfigError(Exception):
@@ -41,6 +64,7 @@ class FileConfig:
     strict: bool | None = None
     jobs: int | None = None
     cache_dir: Path | None = None
+    max_file_size: int | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -92,7 +116,7 @@ def parse_table(table: Any, path: Path) -> FileConfig:
 
     known = {
         "workers", "index", "source-roots", "options", "exclude", "split-depth",
-        "worker-settings", "severity", "strict", "jobs", "cache-dir",
+        "worker-settings", "severity", "strict", "jobs", "cache-dir", "max-file-size",
     }  # fmt: skip
     unknown = sorted(set(table) - known)
     if unknown:
@@ -144,6 +168,10 @@ def parse_table(table: Any, path: Path) -> FileConfig:
         worker_settings = tuple(f"{k}={_toml_scalar(v)}" for k, v in settings.items())
     else:
         worker_settings = _strings(settings, path, "worker-settings")
+    max_file_size = None
+    if "max-file-size" in table:
+        max_file_size = parse_size(table["max-file-size"])
+        _expect(max_file_size is not None, path, "max-file-size", 'a size such as "10MB"')
     cache_dir = table.get("cache-dir")
     _expect(cache_dir is None or isinstance(cache_dir, str), path, "cache-dir", "a path")
     return FileConfig(
@@ -159,6 +187,7 @@ def parse_table(table: Any, path: Path) -> FileConfig:
         strict=strict,
         jobs=jobs,
         cache_dir=base / cache_dir if cache_dir else None,
+        max_file_size=max_file_size,
     )
 
 

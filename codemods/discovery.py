@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -59,16 +60,29 @@ def _excluded(path: Path, patterns: Sequence[str]) -> bool:
     )
 
 
-def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> tuple[Path, ...]:
+@dataclass(frozen=True)
+class Discovered:
+    files: tuple[Path, ...]
+    # Symbolic links found in the trees: never read or written (their targets are, where they live).
+    symlinks: tuple[Path, ...] = ()
+
+
+def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Discovered:
     found: set[Path] = set()
+    links: set[Path] = set()
     for path in paths:
         if path.is_dir():
             listed = _git_files(path)
-            candidates = _walk(path) if listed is None else listed
-            found.update(p for p in candidates if p.is_file() and not _excluded(p, exclude))
+            for candidate in _walk(path) if listed is None else listed:
+                if _excluded(candidate, exclude):
+                    continue
+                if candidate.is_symlink():
+                    links.add(candidate)
+                elif candidate.is_file():
+                    found.add(candidate)
         else:
             found.add(path)  # named explicitly: always processed (missing files error later)
-    return tuple(sorted(found))
+    return Discovered(tuple(sorted(found)), tuple(sorted(links)))
 
 
 def uncommitted_changes(paths: Sequence[Path]) -> list[Path] | None:

@@ -37,6 +37,8 @@ from codemods.symbols import SymbolTable
 DECLARATION_HINTS = (b"task", b"Celery", b"celery")
 CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
 MAX_REFERENCE_ROUNDS = 4
+# A 10 MB module takes about 30 s and 1.7 GB to rewrite; far larger ones are generated code.
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
 
 def _has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:
@@ -53,6 +55,8 @@ class Settings:
     exclude: tuple[str, ...] = ()
     # Worker settings the code does not show, as options: {"ignore_result": True}.
     worker_defaults: tuple[tuple[str, OptionValue], ...] = ()
+    # Larger files are reported (file-too-large) and left alone.
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
 
 @dataclass(frozen=True)
@@ -219,22 +223,36 @@ def collect(
 
     `progress(total)`, when given, returns a function called once per file read.
     """
-    targets = discover(settings.paths, settings.exclude)
+    found = discover(settings.paths, settings.exclude)
+    targets = found.files
     loaded = load_index_files(settings.index_files)
+    problems: list[Diagnostic] = [
+        Diagnostic(
+            display_path(link),
+            1,
+            "symlink",
+            Severity.INFO,
+            "skipped: a symbolic link is never read or written; its target is processed where "
+            "it lives",
+        )
+        for link in found.symlinks
+    ]
     if settings.workers or settings.index_files:
-        indexed = set(discover(settings.workers, settings.exclude))
+        indexed = set(discover(settings.workers, settings.exclude).files)
     else:
         indexed = set(targets)
     target_set = set(targets)
     parsed: dict[Path, _Parsed] = {}
-    problems: list[Diagnostic] = []
     skipped: list[Path] = []
     every_file = sorted(target_set | indexed)
     tick = progress(len(every_file)) if progress is not None else None
     for path in every_file:
         if tick is not None:
             tick()
-        data = _peek(path)
+        data = _peek(path, settings.max_file_size)
+        if isinstance(data, Diagnostic):
+            problems.append(data)
+            continue
         wants_index = path in indexed and (
             path.name == "__init__.py" or data is None or _has_hint(data, DECLARATION_HINTS)
         )
@@ -274,9 +292,18 @@ def collect(
     return Outcome(report, index, {p.source.display: p.source for p in pending})
 
 
-def _peek(path: Path) -> bytes | None:
+def _peek(path: Path, limit: int) -> bytes | Diagnostic | None:
     """The file's bytes for the hint check; None when it cannot be read (the read reports it)."""
     try:
+        size = path.stat().st_size
+        if size > limit:
+            return Diagnostic(
+                display_path(path),
+                1,
+                "file-too-large",
+                Severity.WARNING,
+                f"skipped: {size:,} bytes is over the limit of {limit:,} (--max-file-size)",
+            )
         return path.read_bytes()
     except OSError:
         return None
