@@ -7,6 +7,7 @@ Existing items are never changed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -23,13 +24,18 @@ class RewriteMismatch(Exception):
 
 
 def edit_source(source: str, edits: Iterable[Edit], callees: Collection[str]) -> str:
-    module = cst.parse_module(source)
+    # libcst drops a final lone "\r"; the last line ending is kept aside and put back.
+    ending = re.search(r"(\r\n|\r|\n)?$", source).group(0)  # type: ignore[union-attr]
+    body = source[: len(source) - len(ending)]
+    module = cst.parse_module(body)
+    if module.code != body:
+        raise RewriteMismatch("libcst does not reproduce this code exactly")
     by_position = {(edit.space, edit.ordinal): edit for edit in edits}
     rewriter = OptionAdder(by_position, callees)
     new_module = module.visit(rewriter)
     if rewriter.applied != set(by_position):
         raise RewriteMismatch(f"edited {sorted(rewriter.applied)}, planned {sorted(by_position)}")
-    return new_module.code
+    return new_module.code + ending
 
 
 def callee_name(func: cst.BaseExpression) -> str | None:

@@ -57,6 +57,8 @@ RULE_DESCRIPTIONS: Mapping[str, str] = {
 
 # Equal lines between two changed blocks that are still diffed as one block.
 MERGE_GAP = 3
+# Changed blocks larger than this (old plus new characters) skip the character diff.
+CHAR_DIFF_LIMIT = 4000
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -189,9 +191,10 @@ def _subsequence_insertions(old: str, new: str) -> list[Edit] | None:
 
 def _insertions(old: str, new: str) -> list[Edit] | None:
     """Insertions alone that turn `old` into `new`; None when `old` is not a subsequence of it."""
-    opcodes = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-    if all(tag in ("equal", "insert") for tag, *_ in opcodes):
-        return [(i1, i1, new[j1:j2]) for tag, i1, _, j1, j2 in opcodes if tag == "insert"]
+    if len(old) + len(new) <= CHAR_DIFF_LIMIT:  # the character diff is quadratic at worst
+        opcodes = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+        if all(tag in ("equal", "insert") for tag, *_ in opcodes):
+            return [(i1, i1, new[j1:j2]) for tag, i1, _, j1, j2 in opcodes if tag == "insert"]
     # The longest-block alignment can miss one that exists.
     return _subsequence_insertions(old, new)
 
@@ -235,7 +238,9 @@ def text_edits(old: str, new: str) -> list[Edit]:
     # so that a line matched to its twin on the wrong side of an edit cannot split an insertion
     # into an insertion and a deletion.
     blocks: list[list[int]] = []
-    matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    # autojunk (the default) keeps this near-linear: lines that repeat a lot (blank lines, `)`)
+    # do not start a match, but matches still extend over them.
+    matcher = SequenceMatcher(None, old_lines, new_lines)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue

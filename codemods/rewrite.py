@@ -134,6 +134,8 @@ def edit_statements(
 
 def parse_error(path: str, error: Exception) -> Diagnostic:
     line = getattr(error, "lineno", None) or 1
+    if isinstance(error, RecursionError | MemoryError):
+        return Diagnostic(path, line, "parse-error", Severity.ERROR, "too deeply nested to parse")
     message = getattr(error, "msg", None) or str(error)
     return Diagnostic(path, line, "parse-error", Severity.ERROR, f"cannot parse: {message}")
 

@@ -94,7 +94,13 @@ def read_source(path: Path, data: bytes | None = None) -> SourceFile | Diagnosti
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as error:
-        return Diagnostic(display, 1, "parse-error", Severity.ERROR, f"cannot decode: {error}")
+        reason = str(error)
+        if isinstance(error, SyntaxError) and "invalid or missing encoding" in reason:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as not_utf8:
+                reason = f"not UTF-8 ({not_utf8}) and no coding declaration"
+        return Diagnostic(display, 1, "parse-error", Severity.ERROR, f"cannot decode: {reason}")
     return SourceFile(path, display, data, encoding, text)
 
 
