@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from codemods import __version__
+from codemods.cache import default_cache_dir
 from codemods.commands import FixOptions, fix, print_diagnostics
 from codemods.config import ConfigError, FileConfig, load_config, parse_size
 from codemods.indexfile import dump_index
@@ -235,6 +236,18 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
     help="A worker setting the code does not show, e.g. task_ignore_result=true (repeatable).",
 )
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Processes that scan files (default: one per core).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where scans are cached (default: $XDG_CACHE_HOME/celery-codemod).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the scan cache.")
+@click.option(
     "--max-file-size",
     metavar="SIZE",
     help="Leave larger files alone, reported as file-too-large (default: 10MiB).",
@@ -258,6 +271,9 @@ def fix_command(
     output_format: str,
     strict: bool | None,
     worker_settings: tuple[str, ...],
+    jobs: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
     max_file_size: str | None,
     source_roots: tuple[Path, ...],
     exclude: tuple[str, ...],
@@ -282,6 +298,8 @@ def fix_command(
         worker_defaults=_parse_worker_settings(worker_settings)
         or _parse_worker_settings(config.worker_settings, "worker-settings"),
         max_file_size=_size(max_file_size) or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
+        jobs=jobs or config.jobs,
+        cache_dir=None if no_cache else cache_dir or config.cache_dir or default_cache_dir(),
     )
     code = fix(
         FixOptions(

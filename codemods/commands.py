@@ -12,6 +12,7 @@ import click
 
 from codemods.diff import unified_diff
 from codemods.discovery import uncommitted_changes
+from codemods.files import write_result
 from codemods.indexfile import IndexFileError
 from codemods.model import Diagnostic, Severity
 from codemods.report import (
@@ -22,7 +23,7 @@ from codemods.report import (
     sort_diagnostics,
     summary_line,
 )
-from codemods.run import Outcome, Settings, collect, write_result
+from codemods.run import Outcome, Settings, collect
 
 SEVERITY_COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 # Show a progress bar (on a terminal) when a run reads at least this many files.

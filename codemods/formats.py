@@ -361,12 +361,14 @@ def sarif_document(
         result = _result(d.code, SARIF_LEVELS[d.severity], d.message, d.path, d.line)
         entries.append((d.path, d.line, len(entries), result))
     for file_result in report.changed:
-        for position, change in enumerate(file_result.changes):
+        changes = file_result.changes
+        first = min(range(len(changes)), key=lambda k: changes[k].line, default=-1)
+        for position, change in enumerate(changes):
             result = _result(
                 MISSING_OPTIONS, "error", change_message(change), change.path, change.line
             )
             result["properties"] = {"task": change.task, "added": dict(change.added)}
-            if position == 0:
+            if position == first:
                 result["fixes"] = [_fix(file_result)]
             entries.append((change.path, change.line, len(entries), result))
     entries.sort(key=lambda entry: entry[:3])
@@ -403,12 +405,3 @@ def _result(code: str, level: str, message: str, path: str, line: int) -> dict[s
 
 def dump_sarif(report: Report, *, tool_version: str = __version__) -> str:
     return json.dumps(sarif_document(report, tool_version=tool_version), indent=2) + "\n"
-
-
-__all__ = [
-    "dump_github",
-    "dump_sarif",
-    "github_annotations",
-    "sarif_document",
-    "text_edits",
-]

@@ -22,7 +22,7 @@ from codemods.model import (
     Severity,
     TaskIndex,
 )
-from codemods.plan import Edit, plan_calls
+from codemods.plan import Edit, Plan, plan_calls
 from codemods.symbols import SymbolTable, with_module
 from codemods.verify import verify_statements
 
@@ -48,21 +48,14 @@ def rewrite_source(
         return FileResult(path, source, diagnostics=(parse_error(path, error),))
     scanned = scan_calls(tree, source_lines(source), module=module, is_package=is_package)
     table = with_module(symbols or SymbolTable(), tree, module, is_package)
-    return apply_index(source, tree, scanned, index, path=path, symbols=table, options=options)
+    plan = plan_calls(scanned.sites, index, path=path, options=options, symbols=table)
+    return apply_plan(source, tree, scanned, plan, path=path)
 
 
-def apply_index(
-    source: str,
-    tree: ast.Module,
-    scanned: ScannedCalls,
-    index: TaskIndex,
-    *,
-    path: str,
-    symbols: SymbolTable,
-    options: Iterable[str] = PARITY_OPTIONS,
+def apply_plan(
+    source: str, tree: ast.Module, scanned: ScannedCalls, plan: Plan, *, path: str
 ) -> FileResult:
-    """Plan the scanned call sites against the index, then edit and verify."""
-    plan = plan_calls(scanned.sites, index, path=path, options=options, symbols=symbols)
+    """Make the planned edits and verify them; an edit that does not verify changes nothing."""
     if not plan.edits:
         return FileResult(path, source, diagnostics=plan.diagnostics)
     try:

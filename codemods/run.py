@@ -1,25 +1,24 @@
-"""The only module that reads and writes the user's files: discover, read, index, rewrite, write."""
+"""The run: discover files, scan them (cached, across processes), link the index, plan, edit."""
 
 from __future__ import annotations
 
 import ast
-import io
+import multiprocessing
 import os
-import tempfile
-import tokenize
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from codemods.calls import ScannedCalls, scan_calls
 from codemods.discovery import discover
-from codemods.index import build_index, index_tree
+from codemods.files import SourceFile, display_path, read_source
+from codemods.index import build_index
 from codemods.indexfile import IndexFileError, load_index
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
     FileResult,
-    ModuleFacts,
     OptionValue,
     Ref,
     Severity,
@@ -28,21 +27,19 @@ from codemods.model import (
     ValueExpr,
 )
 from codemods.modname import module_name
+from codemods.plan import plan_calls
 from codemods.report import Report, sort_diagnostics
-from codemods.rewrite import apply_index, parse_error, source_lines
+from codemods.rewrite import apply_plan, parse_error
+from codemods.scan import FileScan, content_digest, internal_error, scan_file
 from codemods.symbols import SymbolTable
 
-# Bytes a file must contain to be worth parsing. Pass 1 needs the declarations and the modules
-# that make or re-export the app; package `__init__` files are always read for their re-exports.
-DECLARATION_HINTS = (b"task", b"Celery", b"celery")
-CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
 MAX_REFERENCE_ROUNDS = 4
 # A 10 MB module takes about 30 s and 1.7 GB to rewrite; far larger ones are generated code.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+# Fewer files than this are scanned in this process: starting workers would cost more.
+PARALLEL_THRESHOLD = 64
 
-
-def _has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:
-    return any(hint in data for hint in hints)
+Progress = Callable[[int], Callable[[], None]]
 
 
 @dataclass(frozen=True)
@@ -57,58 +54,19 @@ class Settings:
     worker_defaults: tuple[tuple[str, OptionValue], ...] = ()
     # Larger files are reported (file-too-large) and left alone.
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: Path
-    display: str
-    data: bytes
-    encoding: str
-    text: str
+    # Processes that scan files (None: one per core).
+    jobs: int | None = None
+    # Where scans are cached (None: no cache).
+    cache_dir: Path | None = None
 
 
 @dataclass
 class Outcome:
-    """A run's report plus what writing needs: the files as they were read."""
+    """A run's report plus what writing needs: the changed files as they were read."""
 
     report: Report
     index: TaskIndex
     sources: dict[str, SourceFile] = field(default_factory=dict)
-
-
-def display_path(path: Path) -> str:
-    return os.path.relpath(path).replace(os.sep, "/")
-
-
-def read_source(path: Path, data: bytes | None = None) -> SourceFile | Diagnostic:
-    """The file decoded as Python does (coding cookie, BOM); `data` when already read."""
-    display = display_path(path)
-    try:
-        if data is None:
-            data = path.read_bytes()
-    except OSError as error:
-        reason = error.strerror or str(error)
-        return Diagnostic(display, 1, "read-error", Severity.ERROR, f"cannot read: {reason}")
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        text = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
-        reason = str(error)
-        if isinstance(error, SyntaxError) and "invalid or missing encoding" in reason:
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as not_utf8:
-                reason = f"not UTF-8 ({not_utf8}) and no coding declaration"
-        return Diagnostic(display, 1, "parse-error", Severity.ERROR, f"cannot decode: {reason}")
-    return SourceFile(path, display, data, encoding, text)
-
-
-def _parse(source: SourceFile) -> ast.Module | Diagnostic:
-    try:
-        return ast.parse(source.text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        return parse_error(source.display, error)
 
 
 def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
@@ -122,231 +80,181 @@ def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
     return tasks
 
 
-@dataclass
-class _Parsed:
-    source: SourceFile
-    tree: ast.Module
-    facts: ModuleFacts
-    scanned: ScannedCalls | None
+def _scan_all(
+    paths: Sequence[Path], settings: Settings, progress: Progress | None
+) -> dict[Path, FileScan]:
+    """Every file's scan: from the cache when it is current, else computed (in parallel)."""
+    tick = progress(len(paths)) if progress is not None else (lambda: None)
+    scan = partial(scan_file, source_roots=settings.source_roots, max_size=settings.max_file_size)
+    cache = None
+    if settings.cache_dir is not None:
+        from codemods.cache import ScanCache, stat_of
+
+        cache = ScanCache(settings.cache_dir, settings.source_roots, settings.max_file_size)
+    scans: dict[Path, FileScan] = {}
+    stats = {}
+    misses = []
+    for path in paths:
+        if cache is not None:
+            stat = stat_of(path)
+            hit = cache.get(path, stat) if stat is not None else None
+            if hit is not None:
+                scans[path] = hit
+                tick()
+                continue
+            stats[path] = stat
+        misses.append(path)
+    jobs = settings.jobs or os.cpu_count() or 1
+    if jobs > 1 and len(misses) >= PARALLEL_THRESHOLD:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            chunk = max(1, len(misses) // (jobs * 16))
+            computed = pool.map(scan, misses, chunksize=chunk)
+            for path, result in zip(misses, computed, strict=True):
+                scans[path] = result
+                tick()
+    else:
+        for path in misses:
+            scans[path] = scan(path)
+            tick()
+    if cache is not None:
+        for path in misses:
+            stat = stats.get(path)
+            if stat is not None:
+                cache.put(path, stat, scans[path])
+        cache.save()
+    return scans
 
 
-def _read_module(
-    path: Path, settings: Settings, *, calls: bool, data: bytes | None = None
-) -> _Parsed | Diagnostic:
-    """The one read and parse of a file, shared by both passes."""
-    source = read_source(path, data)
-    if isinstance(source, Diagnostic):
-        return source
-    tree = _parse(source)
-    if isinstance(tree, Diagnostic):
-        return tree
-    module, is_package = module_name(path, settings.source_roots)
-    try:
-        facts = index_tree(tree, path=source.display, module=module, is_package=is_package)
-        scanned = None
-        if calls:
-            lines = source_lines(source.text)
-            scanned = scan_calls(tree, lines, module=module, is_package=is_package)
-    except RecursionError:
-        return Diagnostic(
-            source.display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse"
-        )
-    except Exception as error:
-        return internal_error(source.display, error)
-    return _Parsed(source, tree, facts, scanned)
-
-
-def internal_error(path: str, error: Exception) -> Diagnostic:
-    return Diagnostic(
-        path,
-        1,
-        "internal-error",
-        Severity.ERROR,
-        f"celery-codemod failed on this file ({type(error).__name__}: {error}); "
-        "it was left alone. Please report this.",
-    )
-
-
-def _apply(parsed: _Parsed, index: TaskIndex, table: SymbolTable, settings: Settings) -> FileResult:
-    assert parsed.scanned is not None
-    path = parsed.source.display
-    try:
-        return apply_index(
-            parsed.source.text,
-            parsed.tree,
-            parsed.scanned,
-            index,
-            path=path,
-            symbols=table,
-            options=settings.options,
-        )
-    except RecursionError:
-        problem = Diagnostic(path, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse")
-    except Exception as error:
-        problem = internal_error(path, error)
-    return FileResult(path, parsed.source.text, diagnostics=(problem,))
-
-
-def _referenced_names(parsed: Iterable[_Parsed]) -> Iterable[ValueExpr]:
+def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
     """Every value pass 2 and the index will look up: task names, options, bases."""
-    for item in parsed:
-        for declared in item.facts.declared:
-            if declared.name is not None:
-                yield declared.name
-            yield from (value for _, value in declared.options)
-            yield from (value for _, value in declared.splats)
-            if declared.base is not None:
-                yield Ref(declared.base)
-        if item.scanned is not None:
-            for site in item.scanned.sites:
+    for scan in scans:
+        if scan.facts is not None:
+            for declared in scan.facts.declared:
+                if declared.name is not None:
+                    yield declared.name
+                yield from (value for _, value in declared.options)
+                yield from (value for _, value in declared.splats)
+                if declared.base is not None:
+                    yield Ref(declared.base)
+        if scan.calls is not None:
+            for site in scan.calls.sites:
                 if site.task is not None:
                     yield site.task
                 yield from site.given.values()
 
 
 def _missing_modules(
-    parsed: dict[Path, _Parsed], table: SymbolTable, candidates: dict[str, Path]
+    scans: dict[Path, FileScan], table: SymbolTable, candidates: dict[str, Path]
 ) -> list[Path]:
-    """Files not read yet that define constants the read ones refer to."""
+    """Files not parsed yet that define constants the parsed ones refer to."""
     missing: set[str] = set()
-    for expr in _referenced_names(parsed.values()):
+    for expr in _referenced_names(scans.values()):
         table.resolve(expr, missing)
     wanted = set()
     for name in missing:
         parts = name.split(".")
         for end in range(len(parts) - 1, 0, -1):
             path = candidates.get(".".join(parts[:end]))
-            if path is not None and path not in parsed:
+            if path is not None and scans[path].facts is None:
                 wanted.add(path)
                 break
     return sorted(wanted)
 
 
-def collect(
-    settings: Settings, progress: Callable[[int], Callable[[], None]] | None = None
-) -> Outcome:
+def _symlink(link: Path) -> Diagnostic:
+    return Diagnostic(
+        display_path(link),
+        1,
+        "symlink",
+        Severity.INFO,
+        "skipped: a symbolic link is never read or written; its target is processed where it lives",
+    )
+
+
+def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     """Both passes over the settings' trees; reads files, writes nothing.
 
-    `progress(total)`, when given, returns a function called once per file read.
+    `progress(total)`, when given, returns a function called once per file scanned.
     """
     found = discover(settings.paths, settings.exclude)
-    targets = found.files
+    targets = set(found.files)
     loaded = load_index_files(settings.index_files)
-    problems: list[Diagnostic] = [
-        Diagnostic(
-            display_path(link),
-            1,
-            "symlink",
-            Severity.INFO,
-            "skipped: a symbolic link is never read or written; its target is processed where "
-            "it lives",
-        )
-        for link in found.symlinks
-    ]
     if settings.workers or settings.index_files:
         indexed = set(discover(settings.workers, settings.exclude).files)
     else:
-        indexed = set(targets)
-    target_set = set(targets)
-    parsed: dict[Path, _Parsed] = {}
-    skipped: list[Path] = []
-    every_file = sorted(target_set | indexed)
-    tick = progress(len(every_file)) if progress is not None else None
-    for path in every_file:
-        if tick is not None:
-            tick()
-        data = _peek(path, settings.max_file_size)
-        if isinstance(data, Diagnostic):
-            problems.append(data)
-            continue
-        wants_index = path in indexed and (
-            path.name == "__init__.py" or data is None or _has_hint(data, DECLARATION_HINTS)
-        )
-        wants_calls = path in target_set and (data is None or _has_hint(data, CALL_HINTS))
-        if not (wants_index or wants_calls):
-            skipped.append(path)
-            continue
-        read = _read_module(path, settings, calls=wants_calls, data=data)
-        if isinstance(read, Diagnostic):
-            problems.append(read)
-        else:
-            parsed[path] = read
-    table = SymbolTable.from_facts(p.facts for p in parsed.values())
+        indexed = targets
+    scans = _scan_all(sorted(targets | indexed), settings, progress)
+    problems = [_symlink(link) for link in found.symlinks]
+    problems += [s.problem for s in scans.values() if s.problem is not None]
+    table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
     # Constants may live in modules without a hint (`class Names: X = "x"`): read those too.
-    candidates: dict[str, Path] | None = None
-    for _ in range(MAX_REFERENCE_ROUNDS):
-        if candidates is None:
-            candidates = {module_name(p, settings.source_roots)[0]: p for p in skipped}
-        extra = _missing_modules(parsed, table, candidates)
-        if not extra:
-            break
-        for path in extra:
-            read = _read_module(path, settings, calls=False)
-            if isinstance(read, _Parsed):
-                parsed[path] = read
-                table.add([read.facts])
-    declaring = [p.facts for path, p in sorted(parsed.items()) if path in indexed]
+    unparsed = [p for p, s in scans.items() if s.facts is None and s.problem is None]
+    if unparsed:
+        candidates = {module_name(p, settings.source_roots)[0]: p for p in unparsed}
+        for _ in range(MAX_REFERENCE_ROUNDS):
+            extra = _missing_modules(scans, table, candidates)
+            if not extra:
+                break
+            for path in extra:
+                scans[path] = scan_file(
+                    path, settings.source_roots, settings.max_file_size, force=True
+                )
+                if scans[path].facts is not None:
+                    table.add([scans[path].facts])  # type: ignore[list-item]
+    declaring = [s.facts for p, s in sorted(scans.items()) if p in indexed and s.facts is not None]
     index = build_index(
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
     )
-    pending = [p for _, p in sorted(parsed.items()) if p.scanned is not None]
-    results = [_apply(p, index, table, settings) for p in pending]
+    sources: dict[str, SourceFile] = {}
+    results = []
+    for path, scan in sorted(scans.items()):
+        if path in targets and scan.calls is not None:
+            results.append(_apply(path, scan, index, table, settings, sources))
     diagnostics = sort_diagnostics(
         [*problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
     )
     report = Report(results, diagnostics, files_scanned=len(targets), tasks_indexed=len(index))
-    return Outcome(report, index, {p.source.display: p.source for p in pending})
+    return Outcome(report, index, sources)
 
 
-def _peek(path: Path, limit: int) -> bytes | Diagnostic | None:
-    """The file's bytes for the hint check; None when it cannot be read (the read reports it)."""
+def _apply(
+    path: Path,
+    scan: FileScan,
+    index: TaskIndex,
+    table: SymbolTable,
+    settings: Settings,
+    sources: dict[str, SourceFile],
+) -> FileResult:
+    """Plan a file's calls; read and edit it only when something changes."""
+    assert scan.calls is not None
+    display = scan.display
     try:
-        size = path.stat().st_size
-        if size > limit:
-            return Diagnostic(
-                display_path(path),
-                1,
-                "file-too-large",
-                Severity.WARNING,
-                f"skipped: {size:,} bytes is over the limit of {limit:,} (--max-file-size)",
-            )
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def write_result(result: FileResult, source: SourceFile) -> Diagnostic | None:
-    """Replace the file atomically with the new text; refuse if it changed since it was read."""
-    assert result.new_source is not None
-    path = source.path
-    if path.is_symlink():
-        return Diagnostic(
-            result.path, 1, "write-error", Severity.ERROR, "not written: the path is a symlink"
+        plan = plan_calls(
+            scan.calls.sites, index, path=display, options=settings.options, symbols=table
         )
-    try:
-        if path.read_bytes() != source.data:
-            return Diagnostic(
-                result.path,
-                1,
-                "write-error",
-                Severity.ERROR,
-                "not written: the file changed since it was read; run again",
-            )
-        data = result.new_source.encode(source.encoding)
-        mode = path.stat().st_mode
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        if not plan.edits:
+            return FileResult(display, "", diagnostics=plan.diagnostics)
+        source = read_source(path)
+        if isinstance(source, Diagnostic):
+            return FileResult(display, "", diagnostics=(source,))
         try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp, mode)
-            os.replace(temp, path)
-        except BaseException:
-            os.unlink(temp)
-            raise
-    except OSError as error:
-        return Diagnostic(
-            result.path, 1, "write-error", Severity.ERROR, f"not written: {error.strerror or error}"
+            tree = ast.parse(source.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
+        if content_digest(source.data) != scan.digest:
+            changed = Diagnostic(
+                display, 1, "read-error", Severity.ERROR,
+                "the file changed while celery-codemod ran; run again",
+            )  # fmt: skip
+            return FileResult(display, source.text, diagnostics=(*plan.diagnostics, changed))
+        sources[display] = source
+        return apply_plan(source.text, tree, scan.calls, plan, path=display)
+    except RecursionError:
+        problem = Diagnostic(
+            display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse"
         )
-    return None
+    except Exception as error:
+        problem = internal_error(display, error)
+    return FileResult(display, "", diagnostics=(problem,))

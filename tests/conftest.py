@@ -51,6 +51,16 @@ def init_repo(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test gets its own scan cache, never the user's."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder / "celery-codemod"
+
+
 @pytest.fixture
 def in_dir(monkeypatch: pytest.MonkeyPatch):
     """Change the working directory for one test (paths in output are relative to it)."""

@@ -14,7 +14,7 @@ import git
 import pytest
 
 from codemods.model import FileResult
-from codemods.run import read_source, write_result
+from codemods.files import read_source, write_result
 from tests.conftest import FIXTURES, init_repo, run_cli
 from tests.conftest import git as run_git
 

@@ -1,0 +1,112 @@
+"""The work done once per file, in any process: read, prefilter, parse, read declarations and calls.
+
+A file with no declaration hint and no call-site hint (a byte search) is never parsed. What a scan
+finds depends on the file alone (and the source roots that name its module), never on other
+files, so it can be cached by content and computed in worker processes.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from codemods.calls import ScannedCalls, scan_calls
+from codemods.files import display_path, read_source
+from codemods.index import index_tree
+from codemods.model import Diagnostic, ModuleFacts, Severity
+from codemods.modname import module_name
+from codemods.rewrite import parse_error, source_lines
+
+# Bytes a file must contain to be worth parsing. Pass 1 needs the declarations and the modules
+# that make or re-export the app; package `__init__` files are always read for their re-exports.
+DECLARATION_HINTS = (b"task", b"Celery", b"celery")
+CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """One file's scan. `facts` is None for a file without hints (it was not parsed)."""
+
+    display: str
+    facts: ModuleFacts | None = None
+    calls: ScannedCalls | None = None
+    problem: Diagnostic | None = None
+    digest: bytes = b""  # of the content scanned, for the cache
+
+
+def content_digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:
+    return any(hint in data for hint in hints)
+
+
+def internal_error(path: str, error: Exception) -> Diagnostic:
+    return Diagnostic(
+        path,
+        1,
+        "internal-error",
+        Severity.ERROR,
+        f"celery-codemod failed on this file ({type(error).__name__}: {error}); "
+        "it was left alone. Please report this.",
+    )
+
+
+def too_large(path: Path, size: int, limit: int) -> Diagnostic:
+    return Diagnostic(
+        display_path(path),
+        1,
+        "file-too-large",
+        Severity.WARNING,
+        f"skipped: {size:,} bytes is over the limit of {limit:,} (--max-file-size)",
+    )
+
+
+def scan_file(
+    path: Path, source_roots: Sequence[Path], max_size: int, *, force: bool = False
+) -> FileScan:
+    """Read and, when it holds a hint (or `force`), parse one file. Never raises."""
+    display = display_path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_size:
+            return FileScan(display, problem=too_large(path, size, max_size))
+        data = path.read_bytes()
+        content = content_digest(data)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return FileScan(
+            display,
+            problem=Diagnostic(display, 1, "read-error", Severity.ERROR, f"cannot read: {reason}"),
+        )
+    wants_calls = has_hint(data, CALL_HINTS)
+    if not (
+        force or wants_calls or path.name == "__init__.py" or has_hint(data, DECLARATION_HINTS)
+    ):
+        return FileScan(display, digest=content)
+    source = read_source(path, data)
+    if isinstance(source, Diagnostic):
+        return FileScan(display, problem=source, digest=content)
+    try:
+        tree = ast.parse(source.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        return FileScan(display, problem=parse_error(display, error), digest=content)
+    module, is_package = module_name(path, source_roots)
+    try:
+        facts = index_tree(tree, path=display, module=module, is_package=is_package)
+        calls = None
+        if wants_calls:
+            lines = source_lines(source.text)
+            calls = scan_calls(tree, lines, module=module, is_package=is_package)
+    except RecursionError:
+        too_deep = Diagnostic(
+            display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse"
+        )
+        return FileScan(display, problem=too_deep, digest=content)
+    except Exception as error:
+        return FileScan(display, problem=internal_error(display, error), digest=content)
+    return FileScan(display, facts, calls, digest=content)

@@ -1,0 +1,91 @@
+"""The scan cache and parallel scanning never change the output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli
+
+
+@pytest.fixture
+def demo(tmp_path: Path, in_dir) -> Path:
+    work = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "demo", work, ignore=shutil.ignore_patterns("expected.*"))
+    return in_dir(work)
+
+
+def outputs(*args: str) -> tuple[int, bytes, str]:
+    result = run_cli("fix", "--format", "json", *args)
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+def test_warm_run_equals_cold_run_and_reads_only_the_cache(demo: Path, private_cache: Path) -> None:
+    cold = outputs("--no-cache")
+    assert not private_cache.exists(), "--no-cache writes nothing"
+    first = outputs()
+    assert first == cold
+    assert list(private_cache.glob("scans-*.sqlite")), "the cache lives under XDG_CACHE_HOME"
+    assert not [p for p in demo.rglob("*") if "cache" in p.name], "nothing lands in the tree"
+    warm = outputs()
+    assert warm == cold
+
+
+def test_editing_an_imported_constant_is_seen_by_a_warm_run(demo: Path) -> None:
+    (demo / "worker" / "proj" / "names.py").write_text("MAIL_QUEUE = 'mail'\n")
+    emails = demo / "worker" / "proj" / "emails.py"
+    emails.write_text(
+        emails.read_text()
+        .replace('queue="mail"', "queue=MAIL_QUEUE")
+        .replace(
+            "from celery import shared_task",
+            "from celery import shared_task\n\nfrom proj.names import MAIL_QUEUE",
+        )
+    )
+    outputs()  # fill the cache
+    (demo / "worker" / "proj" / "names.py").write_text("MAIL_QUEUE = 'mail-v2'\n")
+    warm = outputs()
+    cold = outputs("--no-cache")
+    assert warm == cold
+    assert b'"queue": "mail-v2"' in warm[1]
+
+
+def test_a_file_rewritten_within_the_same_second_is_scanned_again(demo: Path) -> None:
+    """A file whose size and mtime did not change is trusted, unless it was modified within two
+    seconds of the cache being written (coarse mtimes): then its content is compared."""
+    jobs = demo / "producers" / "batch" / "jobs.py"
+    jobs.touch()
+    outputs()
+    stat = jobs.stat()
+    text = jobs.read_text()
+    changed = text.replace('"proj.reports.cleanup_reports"', '"proj.reports.cleanup_report"')
+    assert len(changed) != len(text)
+    changed = text.replace('"proj.reports.cleanup_reports"', '"proj.reports.cleanup_reportz"')
+    assert len(changed) == len(text)
+    jobs.write_text(changed)
+    os.utime(jobs, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size and mtime, new content
+    assert outputs() == outputs("--no-cache")
+    assert b"cleanup_reportz" in outputs()[1]
+
+
+def test_jobs_do_not_change_the_output(tmp_path: Path, in_dir) -> None:
+    work = tmp_path / "many"
+    shutil.copytree(FIXTURES / "demo", work, ignore=shutil.ignore_patterns("expected.*"))
+    for i in range(150):  # over the threshold where workers start
+        folder = work / "producers" / f"team{i % 7}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"calls_{i}.py").write_text(
+            f"from celery import current_app\n\ndef run_{i}(x):\n"
+            f"    current_app.send_task('proj.billing.charge', args=[x, {i}])\n"
+            f"    current_app.send_task('proj.emails.send_welcom', args=[x])\n"
+        )
+    in_dir(work)
+    serial = outputs("--no-cache", "--jobs", "1")
+    parallel = outputs("--no-cache", "--jobs", "2")
+    cached = outputs("--jobs", "2")
+    warm = outputs("--jobs", "2")
+    assert serial == parallel == cached == warm
+    assert serial[1].count(b'"task": "proj.billing.charge"') == 152
