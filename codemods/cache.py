@@ -1,7 +1,8 @@
 """A cache of per-file scans, so that a warm `fix --check` re-parses only what changed.
 
-A scan depends on the file's content, the tool version, the Python version and the settings that
-shape a scan (source roots, size limit): those make the database's name, the content the row. A
+A scan depends on the file's content, the tool version, the Python version, the working directory
+(paths are shown relative to it) and the settings that shape a scan (source roots, size limit):
+those make the database's name, the content the row. A
 row is trusted on size and modification time when the file was not modified within two seconds of
 the row being written (the same "racy" rule git uses); otherwise the content is hashed and
 compared. Nothing that depends on other files is cached: the index, constants and plans are
@@ -44,14 +45,9 @@ class ScanCache:
     """Scans by absolute path, valid for one combination of tool, Python and scan settings."""
 
     def __init__(self, folder: Path, source_roots: Sequence[Path], max_size: int) -> None:
-        key = repr(
-            (
-                __version__,
-                sys.version_info[:2],
-                sorted(str(r.resolve()) for r in source_roots),
-                max_size,
-            )
-        )
+        # Scans hold paths as shown from the working directory: it is part of the key.
+        roots = sorted(str(r.resolve()) for r in source_roots)
+        key = repr((__version__, sys.version_info[:2], os.getcwd(), roots, max_size))
         name = f"scans-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}.sqlite"
         folder.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(folder / name, timeout=30, isolation_level=None)

@@ -12,6 +12,7 @@ from codemods import __version__
 from codemods.cache import default_cache_dir
 from codemods.commands import FixOptions, fix, print_diagnostics
 from codemods.config import ConfigError, FileConfig, load_config, parse_size
+from codemods.discovery import repository_root
 from codemods.indexfile import dump_index
 from codemods.linking import FROM_CONFIG
 from codemods.model import PARITY_OPTIONS, OptionValue
@@ -174,7 +175,8 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
     "--workers",
     multiple=True,
     type=click.Path(exists=True, path_type=Path),
-    help="Tree holding task declarations (repeatable; default: PATHS).",
+    help="Tree holding task declarations (repeatable; default: PATHS, or the repository when "
+    "PATHS are all files).",
 )
 @click.option(
     "--index",
@@ -288,9 +290,13 @@ def fix_command(
     options = _parse_options(options_list) if options_list else config.options or PARITY_OPTIONS
     if config.options is not None and not options_list:
         _parse_options(",".join(config.options), "options")
+    workers = workers or config.workers
+    if not (workers or index_files or config.index) and paths and all(p.is_file() for p in paths):
+        # Files named one by one (pre-commit, an editor): their tasks are declared elsewhere.
+        workers = (repository_root(Path.cwd()) or Path("."),)
     settings = Settings(
         paths=paths or (Path("."),),
-        workers=workers or config.workers,
+        workers=workers,
         index_files=index_files or config.index,
         source_roots=source_roots or config.source_roots,
         options=options,

@@ -165,6 +165,7 @@ def _output(report: Report, options: FixOptions) -> None:
             click.echo(formats.dump_github(report), nl=False)
         else:
             click.echo(formats.dump_sarif(report, tool_version=__version__), nl=False)
+        click.echo(summary_line(report, check=options.check, write=options.write), err=True)
         return
     show_diff = options.show_diff or not (options.check or options.write or options.patches_dir)
     print_text(report, check=options.check, write=options.write, show_diff=show_diff)

@@ -85,6 +85,19 @@ def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Discovered:
     return Discovered(tuple(sorted(found)), tuple(sorted(links)))
 
 
+def repository_root(start: Path) -> Path | None:
+    """The top of the git work tree holding `start`, or None."""
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, check=False
+        )
+    except OSError:
+        return None
+    if completed.returncode != 0:
+        return None
+    return Path(completed.stdout.decode("utf-8", "surrogateescape").strip())
+
+
 def uncommitted_changes(paths: Sequence[Path]) -> list[Path] | None:
     """The given files that differ from HEAD (staged, unstaged or untracked); None outside git."""
     if not paths:

@@ -71,6 +71,14 @@ def test_a_file_rewritten_within_the_same_second_is_scanned_again(demo: Path) ->
     assert b"cleanup_reportz" in outputs()[1]
 
 
+def test_the_cache_follows_the_working_directory(demo: Path, in_dir) -> None:
+    """Paths are shown relative to where the tool runs: a cache filled elsewhere must not leak."""
+    outputs()
+    in_dir(demo.parent)
+    result = run_cli("fix", "demo", "--check")
+    assert "would rewrite demo/producers/api/views.py" in result.stderr
+
+
 def test_jobs_do_not_change_the_output(tmp_path: Path, in_dir) -> None:
     work = tmp_path / "many"
     shutil.copytree(FIXTURES / "demo", work, ignore=shutil.ignore_patterns("expected.*"))
