@@ -13,8 +13,8 @@ from pathlib import Path
 import git
 import pytest
 
-from codemods.model import FileResult
 from codemods.files import read_source, write_result
+from codemods.model import FileResult
 from tests.conftest import FIXTURES, init_repo, run_cli
 from tests.conftest import git as run_git
 
