@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from dataclasses import replace
 
 from codemods.astutil import ScopeTracker, dotted_name, final_name, import_table, literal_value
-from codemods.model import NOT_LITERAL, CallSite, DictExpr, ValueExpr
+from codemods.model import NOT_LITERAL, CallSite, DictExpr, ScannedCalls, ValueExpr
 from codemods.symbols import qualify, read_value
 
 # Celery.send_task's parameters in order, so that positional arguments map to names.
@@ -49,16 +49,6 @@ RESULT_READS = frozenset(
 BASE_CALLEES = frozenset({"send_task", "partial", *SIGNATURE_METHODS})
 
 IGNORE_COMMENT = re.compile(r"#\s*celery-codemod:\s*ignore(?:\[([^\]]*)\])?")
-
-
-@dataclass(frozen=True, slots=True)
-class ScannedCalls:
-    """A file's call sites, and the callee names whose calls are counted for the ordinals."""
-
-    sites: tuple[CallSite, ...]
-    callees: frozenset[str]
-    # The first line of every counted node, in ordinal order, by space ("call", "dict").
-    candidate_lines: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def parse_ignore(line_text: str) -> tuple[bool, frozenset[str]] | None:

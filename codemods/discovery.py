@@ -8,9 +8,10 @@ explicitly is always taken.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -65,24 +66,32 @@ class Discovered:
     files: tuple[Path, ...]
     # Symbolic links found in the trees: never read or written (their targets are, where they live).
     symlinks: tuple[Path, ...] = ()
+    # (size, mtime_ns) of the files found in the trees, from the one lstat discovery makes.
+    stats: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
 
 def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Discovered:
     found: set[Path] = set()
     links: set[Path] = set()
+    stats: dict[Path, tuple[int, int]] = {}
     for path in paths:
         if path.is_dir():
             listed = _git_files(path)
             for candidate in _walk(path) if listed is None else listed:
-                if _excluded(candidate, exclude):
+                if exclude and _excluded(candidate, exclude):
                     continue
-                if candidate.is_symlink():
+                try:
+                    info = os.lstat(candidate)
+                except OSError:
+                    continue  # listed by git, gone from the disk
+                if stat.S_ISLNK(info.st_mode):
                     links.add(candidate)
-                elif candidate.is_file():
+                elif stat.S_ISREG(info.st_mode):
                     found.add(candidate)
+                    stats[candidate] = (info.st_size, info.st_mtime_ns)
         else:
             found.add(path)  # named explicitly: always processed (missing files error later)
-    return Discovered(tuple(sorted(found)), tuple(sorted(links)))
+    return Discovered(tuple(sorted(found)), tuple(sorted(links)), stats)
 
 
 def repository_root(start: Path) -> Path | None:

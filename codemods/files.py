@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
@@ -19,6 +20,10 @@ class SourceFile:
     data: bytes
     encoding: str
     text: str
+
+
+def content_digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def display_path(path: Path) -> str:

@@ -272,3 +272,24 @@ class CallSite:
     # `x.signature(NAME)` on an object that may not be Celery's: only a name that resolves to a
     # string makes it a task call (no dynamic-name for it otherwise).
     tentative: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedCalls:
+    """A file's call sites, and the callee names whose calls are counted for the ordinals."""
+
+    sites: tuple[CallSite, ...]
+    callees: frozenset[str]
+    # The first line of every counted node, in ordinal order, by space ("call", "dict").
+    candidate_lines: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """One file's scan. `facts` is None for a file without hints (it was not parsed)."""
+
+    display: str
+    facts: ModuleFacts | None = None
+    calls: ScannedCalls | None = None
+    problem: Diagnostic | None = None
+    digest: bytes = b""  # of the content scanned, for the cache

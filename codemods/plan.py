@@ -73,10 +73,12 @@ def suggest(name: str, known: Iterable[str]) -> list[str]:
     known = sorted(known)
     tail = name.rsplit(".", 1)[-1]
     same_tail = [k for k in known if k.rsplit(".", 1)[-1] == tail and k != name]
-    scored = [(difflib.SequenceMatcher(None, name, k).ratio(), k) for k in known]
-    best = max((score for score, _ in scored), default=0.0)
-    # Only names about as close as the closest one: a near miss is rarely one of many.
-    close = [k for score, k in sorted(scored, reverse=True) if score >= max(0.8, best - 0.05)]
+    # get_close_matches prunes with cheap upper bounds before computing a ratio.
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.8)
+    if close:
+        # Only names about as close as the closest one: a near miss is rarely one of many.
+        best = difflib.SequenceMatcher(None, name, close[0]).ratio()
+        close = [k for k in close if difflib.SequenceMatcher(None, name, k).ratio() >= best - 0.05]
     return list(dict.fromkeys([*same_tail, *close]))[:3]
 
 

@@ -98,3 +98,14 @@ def json_document(report: Report) -> dict[str, Any]:
 
 def dump_json(report: Report) -> str:
     return json.dumps(json_document(report), indent=2) + "\n"
+
+
+def internal_error(path: str, error: Exception) -> Diagnostic:
+    return Diagnostic(
+        path,
+        1,
+        "internal-error",
+        Severity.ERROR,
+        f"celery-codemod failed on this file ({type(error).__name__}: {error}); "
+        "it was left alone. Please report this.",
+    )

@@ -14,11 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from codemods.calls import ScannedCalls, scan_calls
+from codemods.calls import scan_calls
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
     FileResult,
+    ScannedCalls,
     Severity,
     TaskIndex,
 )
@@ -58,11 +59,25 @@ def apply_plan(
     """Make the planned edits and verify them; an edit that does not verify changes nothing."""
     if not plan.edits:
         return FileResult(path, source, diagnostics=plan.diagnostics)
+    new_source, problem = safe_edit(source, tree, plan, scanned)
+    return file_result(path, source, plan, new_source, problem)
+
+
+def safe_edit(
+    source: str, tree: ast.Module, plan: Plan, scanned: ScannedCalls
+) -> tuple[str, str | None]:
+    """(new source, None), or (the source, what is wrong) when the edit fails or does not verify."""
     try:
-        new_source, problem = edit_statements(source, tree, plan.edits, scanned)
+        return edit_statements(source, tree, plan.edits, scanned)
     except Exception as error:
         first_line = (str(error).strip().splitlines() or [""])[0]
-        new_source, problem = source, f"{type(error).__name__}: {first_line}"
+        return source, f"{type(error).__name__}: {first_line}"
+
+
+def file_result(
+    path: str, source: str, plan: Plan, new_source: str, problem: str | None
+) -> FileResult:
+    """The result of a planned edit: the new text, or the unsafe-rewrite error and no change."""
     if problem is not None:
         unsafe = Diagnostic(
             path,

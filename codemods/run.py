@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import ast
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codemods.discovery import discover
-from codemods.files import SourceFile, display_path, read_source
+from codemods.files import SourceFile, content_digest, display_path, read_source
 from codemods.index import build_index
 from codemods.indexfile import IndexFileError, load_index
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
     FileResult,
+    FileScan,
     OptionValue,
     Ref,
     Severity,
@@ -28,10 +28,12 @@ from codemods.model import (
 )
 from codemods.modname import module_name
 from codemods.plan import plan_calls
-from codemods.report import Report, sort_diagnostics
-from codemods.rewrite import apply_plan, parse_error
-from codemods.scan import FileScan, content_digest, internal_error, scan_file
+from codemods.report import Report, internal_error, sort_diagnostics
+from codemods.rewrite import file_result, parse_error, safe_edit
 from codemods.symbols import SymbolTable
+
+if TYPE_CHECKING:
+    from codemods.cache import Cache
 
 MAX_REFERENCE_ROUNDS = 4
 # A 10 MB module takes about 30 s and 1.7 GB to rewrite; far larger ones are generated code.
@@ -81,37 +83,40 @@ def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
 
 
 def _scan_all(
-    paths: Sequence[Path], settings: Settings, progress: Progress | None
+    paths: Sequence[Path],
+    settings: Settings,
+    progress: Progress | None,
+    stats: dict[Path, tuple[int, int]],
+    cache: Cache | None,
 ) -> dict[Path, FileScan]:
     """Every file's scan: from the cache when it is current, else computed (in parallel)."""
     tick = progress(len(paths)) if progress is not None else (lambda: None)
-    scan = partial(scan_file, source_roots=settings.source_roots, max_size=settings.max_file_size)
-    cache = None
-    if settings.cache_dir is not None:
-        from codemods.cache import ScanCache, stat_of
-
-        cache = ScanCache(settings.cache_dir, settings.source_roots, settings.max_file_size)
     scans: dict[Path, FileScan] = {}
-    stats = {}
     misses = []
     for path in paths:
         if cache is not None:
-            stat = stat_of(path)
-            hit = cache.get(path, stat) if stat is not None else None
+            stat = stats.get(path) or _stat(path)
+            hit = cache.scan(path, *stat) if stat is not None else None
             if hit is not None:
                 scans[path] = hit
                 tick()
                 continue
-            stats[path] = stat
         misses.append(path)
+    if not misses:
+        return scans
+    from codemods.scan import scan_file  # parsing machinery: only when something is not cached
+
+    scan = partial(scan_file, source_roots=settings.source_roots, max_size=settings.max_file_size)
     jobs = settings.jobs or os.cpu_count() or 1
     if jobs > 1 and len(misses) >= PARALLEL_THRESHOLD:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             chunk = max(1, len(misses) // (jobs * 16))
-            computed = pool.map(scan, misses, chunksize=chunk)
-            for path, result in zip(misses, computed, strict=True):
+            for path, result in zip(misses, pool.map(scan, misses, chunksize=chunk), strict=True):
                 scans[path] = result
                 tick()
     else:
@@ -120,11 +125,18 @@ def _scan_all(
             tick()
     if cache is not None:
         for path in misses:
-            stat = stats.get(path)
+            stat = stats.get(path) or _stat(path)
             if stat is not None:
-                cache.put(path, stat, scans[path])
-        cache.save()
+                cache.put_scan(path, *stat, scans[path])
     return scans
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
 
 
 def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
@@ -145,13 +157,36 @@ def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
                 yield from site.given.values()
 
 
+def _read_referenced_modules(
+    scans: dict[Path, FileScan], table: SymbolTable, settings: Settings
+) -> None:
+    """Constants may live in modules without a hint (`class Names: X = "x"`): read those too."""
+    modules: dict[str, Path] | None = None
+    for _ in range(MAX_REFERENCE_ROUNDS):
+        missing: set[str] = set()
+        for expr in _referenced_names(scans.values()):
+            table.resolve(expr, missing)
+        if not missing:
+            return
+        if modules is None:  # naming every unparsed module costs stats: only when needed
+            unparsed = [p for p, s in scans.items() if s.facts is None and s.problem is None]
+            modules = {module_name(p, settings.source_roots)[0]: p for p in unparsed}
+        extra = _missing_modules(scans, missing, modules)
+        if not extra:
+            return
+        from codemods.scan import scan_file
+
+        for path in extra:
+            scans[path] = scan_file(path, settings.source_roots, settings.max_file_size, force=True)
+            facts = scans[path].facts
+            if facts is not None:
+                table.add([facts])
+
+
 def _missing_modules(
-    scans: dict[Path, FileScan], table: SymbolTable, candidates: dict[str, Path]
+    scans: dict[Path, FileScan], missing: set[str], candidates: dict[str, Path]
 ) -> list[Path]:
-    """Files not parsed yet that define constants the parsed ones refer to."""
-    missing: set[str] = set()
-    for expr in _referenced_names(scans.values()):
-        table.resolve(expr, missing)
+    """Files not parsed yet that define the constants named in `missing`."""
     wanted = set()
     for name in missing:
         parts = name.split(".")
@@ -185,24 +220,21 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
         indexed = set(discover(settings.workers, settings.exclude).files)
     else:
         indexed = targets
-    scans = _scan_all(sorted(targets | indexed), settings, progress)
+    cache = None
+    if settings.cache_dir is not None:
+        from codemods.cache import Cache
+
+        cache = Cache(settings.cache_dir, settings.source_roots, settings.max_file_size)
+    stats = found.stats
+    if settings.workers or settings.index_files:
+        workers = discover(settings.workers, settings.exclude)
+        stats = {**stats, **workers.stats}
+    scans = _scan_all(sorted(targets | indexed), settings, progress, stats, cache)
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
     # Constants may live in modules without a hint (`class Names: X = "x"`): read those too.
-    unparsed = [p for p, s in scans.items() if s.facts is None and s.problem is None]
-    if unparsed:
-        candidates = {module_name(p, settings.source_roots)[0]: p for p in unparsed}
-        for _ in range(MAX_REFERENCE_ROUNDS):
-            extra = _missing_modules(scans, table, candidates)
-            if not extra:
-                break
-            for path in extra:
-                scans[path] = scan_file(
-                    path, settings.source_roots, settings.max_file_size, force=True
-                )
-                if scans[path].facts is not None:
-                    table.add([scans[path].facts])  # type: ignore[list-item]
+    _read_referenced_modules(scans, table, settings)
     declaring = [s.facts for p, s in sorted(scans.items()) if p in indexed and s.facts is not None]
     index = build_index(
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
@@ -211,7 +243,9 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     results = []
     for path, scan in sorted(scans.items()):
         if path in targets and scan.calls is not None:
-            results.append(_apply(path, scan, index, table, settings, sources))
+            results.append(_apply(path, scan, index, table, settings, sources, cache))
+    if cache is not None:
+        cache.save()
     diagnostics = sort_diagnostics(
         [*problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
     )
@@ -226,6 +260,7 @@ def _apply(
     table: SymbolTable,
     settings: Settings,
     sources: dict[str, SourceFile],
+    cache: Cache | None,
 ) -> FileResult:
     """Plan a file's calls; read and edit it only when something changes."""
     assert scan.calls is not None
@@ -239,10 +274,6 @@ def _apply(
         source = read_source(path)
         if isinstance(source, Diagnostic):
             return FileResult(display, "", diagnostics=(source,))
-        try:
-            tree = ast.parse(source.text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-            return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
         if content_digest(source.data) != scan.digest:
             changed = Diagnostic(
                 display, 1, "read-error", Severity.ERROR,
@@ -250,11 +281,26 @@ def _apply(
             )  # fmt: skip
             return FileResult(display, source.text, diagnostics=(*plan.diagnostics, changed))
         sources[display] = source
-        return apply_plan(source.text, tree, scan.calls, plan, path=display)
+        key = content_digest(repr((scan.digest, plan.edits, sorted(scan.calls.callees))).encode())
+        done = cache.edit(key) if cache is not None else None
+        if done is None:
+            try:
+                tree = ast.parse(source.text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+                return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
+            new_source, problem = safe_edit(source.text, tree, plan, scan.calls)
+            if cache is not None:
+                cache.put_edit(key, new_source if problem is None else None, problem)
+        else:
+            new_source = done[0] if done[0] is not None else source.text
+            problem = done[1]
+        return file_result(display, source.text, plan, new_source, problem)
     except RecursionError:
-        problem = Diagnostic(
-            display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse"
+        problem = "too deeply nested to analyse"
+        return FileResult(
+            display,
+            "",
+            diagnostics=(Diagnostic(display, 1, "parse-error", Severity.ERROR, problem),),
         )
     except Exception as error:
-        problem = internal_error(display, error)
-    return FileResult(display, "", diagnostics=(problem,))
+        return FileResult(display, "", diagnostics=(internal_error(display, error),))

@@ -8,52 +8,27 @@ files, so it can be cached by content and computed in worker processes.
 from __future__ import annotations
 
 import ast
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from codemods.calls import ScannedCalls, scan_calls
-from codemods.files import display_path, read_source
+from codemods.calls import scan_calls
+from codemods.files import content_digest, display_path, read_source
 from codemods.index import index_tree
-from codemods.model import Diagnostic, ModuleFacts, Severity
+from codemods.model import Diagnostic, FileScan, Severity
 from codemods.modname import module_name
+from codemods.report import internal_error
 from codemods.rewrite import parse_error, source_lines
 
 # Bytes a file must contain to be worth parsing. Pass 1 needs the declarations and the modules
-# that make or re-export the app; package `__init__` files are always read for their re-exports.
-DECLARATION_HINTS = (b"task", b"Celery", b"celery")
+# that make or re-export the app (an `__init__` that imports anything may re-export it).
+# `task` covers the decorators (also project wrappers such as `@fast_task`) and registrations,
+# `Task` class-based tasks and task_cls, `elery` the apps and their settings.
+DECLARATION_HINTS = (b"task", b"Task", b"elery")
 CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
-
-
-@dataclass(frozen=True, slots=True)
-class FileScan:
-    """One file's scan. `facts` is None for a file without hints (it was not parsed)."""
-
-    display: str
-    facts: ModuleFacts | None = None
-    calls: ScannedCalls | None = None
-    problem: Diagnostic | None = None
-    digest: bytes = b""  # of the content scanned, for the cache
-
-
-def content_digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:
     return any(hint in data for hint in hints)
-
-
-def internal_error(path: str, error: Exception) -> Diagnostic:
-    return Diagnostic(
-        path,
-        1,
-        "internal-error",
-        Severity.ERROR,
-        f"celery-codemod failed on this file ({type(error).__name__}: {error}); "
-        "it was left alone. Please report this.",
-    )
 
 
 def too_large(path: Path, size: int, limit: int) -> Diagnostic:
@@ -85,7 +60,10 @@ def scan_file(
         )
     wants_calls = has_hint(data, CALL_HINTS)
     if not (
-        force or wants_calls or path.name == "__init__.py" or has_hint(data, DECLARATION_HINTS)
+        force
+        or wants_calls
+        or has_hint(data, DECLARATION_HINTS)
+        or (path.name == "__init__.py" and b"import" in data)
     ):
         return FileScan(display, digest=content)
     source = read_source(path, data)

@@ -28,7 +28,7 @@ def test_warm_run_equals_cold_run_and_reads_only_the_cache(demo: Path, private_c
     assert not private_cache.exists(), "--no-cache writes nothing"
     first = outputs()
     assert first == cold
-    assert list(private_cache.glob("scans-*.sqlite")), "the cache lives under XDG_CACHE_HOME"
+    assert list(private_cache.glob("cache-*.sqlite")), "the cache lives under XDG_CACHE_HOME"
     assert not [p for p in demo.rglob("*") if "cache" in p.name], "nothing lands in the tree"
     warm = outputs()
     assert warm == cold
@@ -97,3 +97,23 @@ def test_jobs_do_not_change_the_output(tmp_path: Path, in_dir) -> None:
     warm = outputs("--jobs", "2")
     assert serial == parallel == cached == warm
     assert serial[1].count(b'"task": "proj.billing.charge"') == 152
+
+
+def test_a_warm_run_pays_for_neither_libcst_nor_gitpython(demo: Path) -> None:
+    """Fully cached, nothing is parsed or edited again: the heavy imports never happen."""
+    import subprocess
+    import sys
+
+    def imported(*args: str) -> set[str]:
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "codemods", "fix", "--check", *args],
+            cwd=demo, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        return {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+
+    cold = imported()
+    assert "libcst" in cold and "ast" in cold
+    warm = imported()
+    assert not {name for name in warm if name.split(".")[0] in ("libcst", "git")}
+    assert "codemods.scan" not in warm, "nothing was scanned again"
