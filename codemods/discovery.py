@@ -91,7 +91,8 @@ def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Discovered:
                     stats[candidate] = (info.st_size, info.st_mtime_ns)
         else:
             found.add(path)  # named explicitly: always processed (missing files error later)
-    return Discovered(tuple(sorted(found)), tuple(sorted(links)), stats)
+    # Sorting by the text is many times faster than comparing Path objects.
+    return Discovered(tuple(sorted(found, key=os.fspath)), tuple(sorted(links)), stats)
 
 
 def repository_root(start: Path) -> Path | None:

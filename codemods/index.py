@@ -1,11 +1,9 @@
-"""Pass 1: read task declarations from worker source and link them into the task index.
+"""Pass 1, reading: one module's task declarations, as written.
 
-Reading (`index_source`, one module, pure) records declarations as written: decorators
-(`@app.task`, `@shared_task`, aliases, project wrappers around them), class-based tasks and their
-registrations, apps and the settings put on them, constants and imports. Linking (`build_index`)
-looks the names up across modules: which decorators hang off a Celery app, which values constants
-hold, which base classes and app-wide settings a task inherits. A task's name is its `name=` or
-Celery's generated `module.function`
+`index_source` (pure) records decorators (`@app.task`, `@shared_task`, aliases, project wrappers
+around them), class-based tasks and their registrations, apps and the settings put on them,
+constants and imports. Linking them across modules into the index is `linking.build_index`. A
+task's name is its `name=` or Celery's generated `module.function`
 (https://docs.celeryq.dev/en/stable/userguide/tasks.html#names). A decorator named `task` from
 another library (invoke, fabric, locust, prefect) is not a Celery task.
 """
@@ -13,7 +11,6 @@ another library (invoke, fabric, locust, prefect) is not a Celery task.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
 
 from codemods.astutil import (
     ScopeTracker,
@@ -23,7 +20,6 @@ from codemods.astutil import (
     iter_module_statements,
     star_imports,
 )
-from codemods.linking import link
 from codemods.model import (
     AppFacts,
     ClassFacts,
@@ -34,11 +30,9 @@ from codemods.model import (
     Ref,
     Severity,
     Signature,
-    TaskDef,
-    TaskIndex,
     ValueExpr,
 )
-from codemods.symbols import SymbolTable, module_constants, qualify, read_value
+from codemods.symbols import module_constants, qualify, read_value
 
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 PARTIAL = frozenset({"functools.partial"})
@@ -71,23 +65,6 @@ def index_tree(
         django_settings=reader.django_settings,
         diagnostics=tuple(reader.diagnostics),
     )
-
-
-def build_index(
-    facts: Iterable[ModuleFacts],
-    extra: Iterable[TaskDef] = (),
-    *,
-    symbols: SymbolTable | None = None,
-    worker_defaults: dict[str, object] | None = None,
-) -> TaskIndex:
-    """Link the modules' declarations (and tasks from index files) into one index.
-
-    `symbols` holds the constants of every module read (workers and producers); by default, those
-    of `facts`.
-    """
-    all_facts = sorted(facts, key=lambda f: f.path)
-    table = symbols if symbols is not None else SymbolTable.from_facts(all_facts)
-    return link(all_facts, table, extra, worker_defaults or {})
 
 
 def signature_of(node: ast.FunctionDef | ast.AsyncFunctionDef, bind: bool) -> Signature:

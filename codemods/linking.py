@@ -128,6 +128,23 @@ class _Layers:
     unresolved: list[str]
 
 
+def build_index(
+    facts: Iterable[ModuleFacts],
+    extra: Iterable[TaskDef] = (),
+    *,
+    symbols: SymbolTable | None = None,
+    worker_defaults: dict[str, object] | None = None,
+) -> TaskIndex:
+    """Link the modules' declarations (and tasks from index files) into one index.
+
+    `symbols` holds the constants of every module read (workers and producers); by default, those
+    of `facts`.
+    """
+    all_facts = sorted(facts, key=lambda f: f.path)
+    table = symbols if symbols is not None else SymbolTable.from_facts(all_facts)
+    return link(all_facts, table, extra, worker_defaults or {})
+
+
 def link(
     facts: list[ModuleFacts],
     table: SymbolTable,

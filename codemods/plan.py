@@ -71,10 +71,14 @@ def same_value(a: MaybeValue, b: MaybeValue) -> bool:
 def suggest(name: str, known: Iterable[str]) -> list[str]:
     """Close names: the same last part under another module first, then the closest spellings."""
     known = sorted(known)
-    tail = name.rsplit(".", 1)[-1]
-    same_tail = [k for k in known if k.rsplit(".", 1)[-1] == tail and k != name]
-    # get_close_matches prunes with cheap upper bounds before computing a ratio.
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.8)
+    module, _, tail = name.rpartition(".")
+    same_tail = [k for k in known if k.rpartition(".")[2] == tail and k != name]
+    # A typo is in the module or in the function: compare with the names that share the other
+    # part first (a few), and with every name only when none of those is close.
+    near = [k for k in known if k.startswith(f"{module}.") or k.endswith(f".{tail}")]
+    close = difflib.get_close_matches(name, near, n=3, cutoff=0.8)
+    if not close:
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.8)
     if close:
         # Only names about as close as the closest one: a near miss is rarely one of many.
         best = difflib.SequenceMatcher(None, name, close[0]).ratio()

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from codemods.discovery import discover
 from codemods.files import SourceFile, content_digest, display_path, read_source
-from codemods.index import build_index
 from codemods.indexfile import IndexFileError, load_index
+from codemods.linking import build_index
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
@@ -29,7 +29,6 @@ from codemods.model import (
 from codemods.modname import module_name
 from codemods.plan import plan_calls
 from codemods.report import Report, internal_error, sort_diagnostics
-from codemods.rewrite import file_result, parse_error, safe_edit
 from codemods.symbols import SymbolTable
 
 if TYPE_CHECKING:
@@ -229,19 +228,20 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     if settings.workers or settings.index_files:
         workers = discover(settings.workers, settings.exclude)
         stats = {**stats, **workers.stats}
-    scans = _scan_all(sorted(targets | indexed), settings, progress, stats, cache)
+    scans = _scan_all(sorted(targets | indexed, key=os.fspath), settings, progress, stats, cache)
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
     # Constants may live in modules without a hint (`class Names: X = "x"`): read those too.
     _read_referenced_modules(scans, table, settings)
-    declaring = [s.facts for p, s in sorted(scans.items()) if p in indexed and s.facts is not None]
+    ordered = sorted(scans.items(), key=lambda item: os.fspath(item[0]))
+    declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]
     index = build_index(
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
     )
     sources: dict[str, SourceFile] = {}
     results = []
-    for path, scan in sorted(scans.items()):
+    for path, scan in ordered:
         if path in targets and scan.calls is not None:
             results.append(_apply(path, scan, index, table, settings, sources, cache))
     if cache is not None:
@@ -263,6 +263,8 @@ def _apply(
     cache: Cache | None,
 ) -> FileResult:
     """Plan a file's calls; read and edit it only when something changes."""
+    from codemods.rewrite import file_result, parse_error, safe_edit
+
     assert scan.calls is not None
     display = scan.display
     try:

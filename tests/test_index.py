@@ -6,7 +6,8 @@ from textwrap import dedent
 
 import pytest
 
-from codemods.index import build_index, index_source
+from codemods.index import index_source
+from codemods.linking import build_index
 from codemods.model import Signature, TaskIndex
 
 APP = "from celery import Celery\napp = Celery('proj')\n"

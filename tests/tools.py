@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from textwrap import dedent
 
-from codemods.index import build_index, index_source
+from codemods.index import index_source
+from codemods.linking import build_index
 from codemods.model import FileResult, TaskIndex
 from codemods.rewrite import rewrite_source
 from codemods.symbols import SymbolTable

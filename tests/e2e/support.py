@@ -27,7 +27,8 @@ from kombu import Connection
 from kombu.message import Message
 from kombu.transport import memory
 
-from codemods.index import build_index, index_source
+from codemods.index import index_source
+from codemods.linking import build_index
 from codemods.model import Change, TaskIndex
 from codemods.rewrite import rewrite_source
 
