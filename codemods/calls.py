@@ -51,9 +51,32 @@ BASE_CALLEES = frozenset({"send_task", "partial", *SIGNATURE_METHODS})
 IGNORE_COMMENT = re.compile(r"#\s*celery-codemod:\s*ignore(?:\[([^\]]*)\])?")
 
 
+def comment_of(line_text: str) -> str:
+    """The comment on a line of code: from the first `#` outside a string literal."""
+    quote = ""
+    i = 0
+    while i < len(line_text):
+        char = line_text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif line_text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif char == "#":
+            return line_text[i:]
+        elif char in "'\"":
+            quote = char * 3 if line_text.startswith(char * 3, i) else char
+            i += len(quote) - 1
+        i += 1
+    return ""
+
+
 def parse_ignore(line_text: str) -> tuple[bool, frozenset[str]] | None:
     """The opt-out comment on a line: (everything?, codes and option names), or None."""
     match = IGNORE_COMMENT.search(line_text)
+    if match is not None:  # the text is there; is it in a comment or in a string?
+        match = IGNORE_COMMENT.search(comment_of(line_text))
     if match is None:
         return None
     if match.group(1) is None:
@@ -158,6 +181,7 @@ class _CallReader(ScopeTracker):
         self._aliases: dict[int, set[str]] = {}
         self._results: dict[tuple[int, str], ast.Call] = {}
         self.read_results: set[int] = set()
+        self._fstring_depth = 0
 
     def _scope_key(self) -> int:
         return id(self._scopes[-1]) if self._scopes else 0
@@ -212,8 +236,13 @@ class _CallReader(ScopeTracker):
         self.calls.append(node)
         site = self._read_call(node)
         if site is not None:
-            self.sites[node] = site
+            self.sites[node] = replace(site, in_fstring=self._fstring_depth > 0)
         self.generic_visit(node)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        self._fstring_depth += 1
+        self.generic_visit(node)
+        self._fstring_depth -= 1
 
     def _read_call(self, node: ast.Call) -> CallSite | None:
         func = node.func
@@ -318,6 +347,8 @@ class _CallReader(ScopeTracker):
         options = entry.get("options")
         given: dict[str, ValueExpr] = {}
         splat = ""
+        if None in entry:  # {"task": ..., **extra}: a new "options" key could replace extra's
+            splat = f"**{ast.unparse(entry[None])}"
         if isinstance(options, ast.Dict):
             expr = self.value(options)
             if isinstance(expr, DictExpr):

@@ -302,8 +302,10 @@ class _ModuleReader(ScopeTracker):
     def generic_visit(self, node: ast.AST) -> None:
         # Declarations are statements: walk the blocks, never into expressions.
         for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            for child in getattr(node, field, None) or ():
-                self.visit(child)
+            block = getattr(node, field, None)
+            if isinstance(block, list):  # a lambda's body is an expression
+                for child in block:
+                    self.visit(child)
 
     def visit_Expr(self, node: ast.Expr) -> None:
         self._registration(node.value)

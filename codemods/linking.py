@@ -119,6 +119,16 @@ TASK_OPTIONS = frozenset(
         "acks_on_timeout",
     }
 )
+# Task methods a decorator keyword replaces (`on_failure=handler`): known, not typos.
+TASK_METHODS = frozenset(
+    {"on_failure", "on_success", "on_retry", "on_replace", "on_bound", "after_return",
+     "before_start", "run", "retry", "apply", "apply_async", "delay", "signature", "s", "si",
+     "subtask", "update_state", "send_event", "replace", "add_to_chord", "map", "starmap",
+     "chunks", "AsyncResult", "app", "from_config", "resultrepr_maxsize", "store_eager_result",
+     "shadow_name", "request", "push_request", "pop_request", "annotate", "add_around",
+     "MaxRetriesExceededError", "OperationalError", "signature_from_request",
+     "subtask_from_request", "start_strategy"}
+)  # fmt: skip
 ROUTE_CONSTANTS = frozenset({"task_routes", "CELERY_TASK_ROUTES", "CELERY_ROUTES"})
 
 
@@ -424,7 +434,7 @@ class _Linker:
         return None
 
     def _check_keyword(self, declared: DeclaredTask, keyword: str, mro: list[ClassFacts]) -> None:
-        if keyword in TASK_OPTIONS or keyword in STRUCTURAL_KEYWORDS:
+        if keyword in TASK_OPTIONS or keyword in STRUCTURAL_KEYWORDS or keyword in TASK_METHODS:
             return
         if any(keyword == attribute for cls in mro for attribute, _ in cls.attributes):
             return  # a custom base reads it

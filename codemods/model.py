@@ -27,7 +27,7 @@ DIAGNOSTIC_CODES = (
     "unknown-task", "dynamic-name", "splat-options", "explicit-override", "non-literal-option",
     "duplicate-task", "argument-mismatch", "parse-error", "unknown-task-option", "result-ignored",
     "routed-by-config", "unsafe-rewrite", "unresolved-app", "unresolved-decorator", "read-error",
-    "write-error", "internal-error", "file-too-large", "symlink",
+    "write-error", "internal-error", "file-too-large", "symlink", "fstring-call",
 )  # fmt: skip
 
 # Celery's own tasks; a call to one of these is never an unknown task.
@@ -269,6 +269,9 @@ class CallSite:
     # From a `# celery-codemod: ignore[...]` comment: everything, or these codes and options.
     ignore_all: bool = False
     ignored: frozenset[str] = frozenset()
+    # Inside an f-string's replacement field: new text there must respect the string's quotes
+    # (and `{call=}` prints the call's own text), so the tool does not edit it.
+    in_fstring: bool = False
     # `x.signature(NAME)` on an object that may not be Celery's: only a name that resolves to a
     # string makes it a task call (no dynamic-name for it otherwise).
     tentative: bool = False

@@ -186,6 +186,14 @@ class _Planner:
             for problem in argument_problems(task.signature, site.args_count, site.kwargs_keys):
                 report("argument-mismatch", Severity.ERROR, f"task '{task.name}': {problem}")
         missing = self._missing_options(site, task, report)
+        if missing and site.in_fstring:
+            report(
+                "fstring-call",
+                Severity.WARNING,
+                f"the call is inside an f-string, where celery-codemod does not edit; add "
+                f"{', '.join(f'{k}={v!r}' for k, v in missing.items())} by hand",
+            )
+            return name, {}
         if missing and site.splat:
             report(
                 "splat-options",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -145,6 +146,10 @@ def parse_error(path: str, error: Exception) -> Diagnostic:
     if isinstance(error, RecursionError | MemoryError):
         return Diagnostic(path, line, "parse-error", Severity.ERROR, "too deeply nested to parse")
     message = getattr(error, "msg", None) or str(error)
+    if isinstance(error, SyntaxError) and "null bytes" not in message:
+        # Syntax newer than the running Python (e.g. 3.12's `def f[T]()`) fails here too.
+        version = ".".join(map(str, sys.version_info[:2]))
+        message = f"{message} (read as Python {version})"
     return Diagnostic(path, line, "parse-error", Severity.ERROR, f"cannot parse: {message}")
 
 

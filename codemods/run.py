@@ -291,6 +291,11 @@ def _apply(
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
             new_source, problem = safe_edit(source.text, tree, plan, scan.calls)
+            if problem is None:
+                try:
+                    new_source.encode(source.encoding)
+                except UnicodeEncodeError as error:
+                    problem = f"the new text cannot be written as {source.encoding}: {error.reason}"
             if cache is not None:
                 cache.put_edit(key, new_source if problem is None else None, problem)
         else:

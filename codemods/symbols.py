@@ -178,8 +178,13 @@ class SymbolTable:
         for end in range(len(parts), 0, -1):
             prefix = ".".join(parts[:end])
             target = self.aliases.get(prefix)
-            if target is not None and target != prefix:
-                return self.canonical(".".join([target, *parts[end:]]), depth + 1)
+            if target is None or target == prefix:
+                continue
+            if end < len(parts) and target.startswith(prefix + "."):
+                # `from .app import app` in pkg/__init__ binds pkg.app to pkg.app.app: a name
+                # under pkg.app. is already the module's, not the re-exported object's.
+                continue
+            return self.canonical(".".join([target, *parts[end:]]), depth + 1)
         return name
 
     def lookup(self, name: str, missing: set[str] | None = None, depth: int = 0) -> ValueExpr:
