@@ -19,9 +19,9 @@ import re
 from collections.abc import Collection
 from dataclasses import replace
 
-from codemods.astutil import ScopeTracker, dotted_name, final_name, import_table, literal_value
+from codemods.astutil import dotted_name, final_name, literal_value
 from codemods.model import NOT_LITERAL, CallSite, DictExpr, ScannedCalls, ValueExpr
-from codemods.symbols import qualify, read_value
+from codemods.symbols import ModuleReader
 
 # Celery.send_task's parameters in order, so that positional arguments map to names.
 SEND_TASK_PARAMETERS = (
@@ -168,11 +168,9 @@ def _dict_keys(node: ast.expr | None) -> tuple[str, ...] | None:
     return None
 
 
-class _CallReader(ScopeTracker):
+class _CallReader(ModuleReader):
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
-        super().__init__()
-        self.module = module
-        self.imports = import_table(tree, module, is_package)
+        super().__init__(tree, module, is_package)
         self.calls: list[ast.Call] = []
         self.beat_entries: list[ast.Dict] = []
         self.sites: dict[ast.expr, CallSite] = {}
@@ -185,15 +183,6 @@ class _CallReader(ScopeTracker):
 
     def _scope_key(self) -> int:
         return id(self._scopes[-1]) if self._scopes else 0
-
-    def value(self, node: ast.expr) -> ValueExpr:
-        return read_value(node, self.module, self.imports, self.shadows)
-
-    def qualified(self, node: ast.expr) -> str | None:
-        parts = dotted_name(node)
-        if parts is None or self.shadows(parts[0]):
-            return None
-        return qualify(parts, self.module, self.imports)
 
     # -- bookkeeping: aliases, results ---------------------------------------------------------
 

@@ -23,20 +23,25 @@ SKIP_DIRS = frozenset(
 )  # fmt: skip
 
 
-def _git_files(directory: Path) -> list[Path] | None:
-    """The `.py` files git knows under `directory`, or None outside a work tree or without git."""
+def _git(arguments: Sequence[str], cwd: Path) -> str | None:
+    """What a git command prints, or None outside a work tree or without git."""
     try:
-        completed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"],
-            cwd=directory,
-            capture_output=True,
-            check=False,
-        )
+        completed = subprocess.run(["git", *arguments], cwd=cwd, capture_output=True, check=False)
     except OSError:
         return None
     if completed.returncode != 0:
         return None
-    names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return completed.stdout.decode("utf-8", "surrogateescape")
+
+
+def _git_files(directory: Path) -> list[Path] | None:
+    """The `.py` files git knows under `directory`, or None outside a work tree or without git."""
+    listed = _git(
+        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"], directory
+    )
+    if listed is None:
+        return None
+    names = listed.split("\0")
     return [directory / name for name in dict.fromkeys(names) if name]
 
 
@@ -97,15 +102,8 @@ def discover(paths: Iterable[Path], exclude: Sequence[str] = ()) -> Discovered:
 
 def repository_root(start: Path) -> Path | None:
     """The top of the git work tree holding `start`, or None."""
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, check=False
-        )
-    except OSError:
-        return None
-    if completed.returncode != 0:
-        return None
-    return Path(completed.stdout.decode("utf-8", "surrogateescape").strip())
+    top = _git(["rev-parse", "--show-toplevel"], start)
+    return None if top is None else Path(top.strip())
 
 
 def uncommitted_changes(paths: Sequence[Path]) -> list[Path] | None:
@@ -113,22 +111,13 @@ def uncommitted_changes(paths: Sequence[Path]) -> list[Path] | None:
     if not paths:
         return []
     folder = paths[0].parent
-    try:
-        completed = subprocess.run(
-            ["git", "status", "--porcelain", "-z", "--untracked-files=all", "--"]
-            + [str(p.resolve()) for p in paths],
-            cwd=folder,
-            capture_output=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    if completed.returncode != 0:
-        return None
-    top = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, check=False
+    root = repository_root(folder)
+    status = _git(
+        ["status", "--porcelain", "-z", "--untracked-files=all", "--"]
+        + [str(p.resolve()) for p in paths],
+        folder,
     )
-    root = Path(top.stdout.decode().strip()).resolve()
-    entries = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
-    dirty = {(root / entry[3:]).resolve() for entry in entries if len(entry) > 3}
+    if root is None or status is None:
+        return None
+    dirty = {(root / entry[3:]).resolve() for entry in status.split("\0") if len(entry) > 3}
     return [p for p in paths if p.resolve() in dirty]

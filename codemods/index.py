@@ -13,10 +13,8 @@ from __future__ import annotations
 import ast
 
 from codemods.astutil import (
-    ScopeTracker,
     dotted_name,
     global_rebinds,
-    import_table,
     iter_module_statements,
     star_imports,
 )
@@ -32,7 +30,7 @@ from codemods.model import (
     Signature,
     ValueExpr,
 )
-from codemods.symbols import module_constants, qualify, read_value
+from codemods.symbols import ModuleReader, module_constants
 
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 PARTIAL = frozenset({"functools.partial"})
@@ -96,12 +94,10 @@ def _is_docstring(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
 
 
-class _ModuleReader(ScopeTracker):
+class _ModuleReader(ModuleReader):
     def __init__(self, tree: ast.Module, *, path: str, module: str, is_package: bool) -> None:
-        super().__init__()
+        super().__init__(tree, module, is_package)
         self.path = path
-        self.module = module
-        self.imports = import_table(tree, module, is_package)
         self.stars = star_imports(tree, module, is_package)
         self.constants = module_constants(tree, module, self.imports, global_rebinds(tree))
         self.declared: list[DeclaredTask] = []
@@ -113,15 +109,6 @@ class _ModuleReader(ScopeTracker):
         self.diagnostics: list[Diagnostic] = []
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def value(self, node: ast.expr) -> ValueExpr:
-        return read_value(node, self.module, self.imports, self.shadows)
-
-    def qualified(self, node: ast.expr) -> str | None:
-        parts = dotted_name(node)
-        if parts is None or self.shadows(parts[0]):
-            return None
-        return qualify(parts, self.module, self.imports)
 
     def own(self, name: str) -> str:
         return f"{self.module}.{name}" if self.module else name

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from codemods.astutil import (
+    ScopeTracker,
     dotted_name,
     global_rebinds,
     import_table,
@@ -86,6 +87,25 @@ def read_value(
             items.append((key.value, read_value(value, module, imports, shadowed)))
         return DictExpr(tuple(items))
     return NOT_LITERAL
+
+
+class ModuleReader(ScopeTracker):
+    """A scope-aware visitor of one module that reads values and dotted names as that module
+    means them (its imports, not shadowed by a local)."""
+
+    def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
+        super().__init__()
+        self.module = module
+        self.imports = import_table(tree, module, is_package)
+
+    def value(self, node: ast.expr) -> ValueExpr:
+        return read_value(node, self.module, self.imports, self.shadows)
+
+    def qualified(self, node: ast.expr) -> str | None:
+        parts = dotted_name(node)
+        if parts is None or self.shadows(parts[0]):
+            return None
+        return qualify(parts, self.module, self.imports)
 
 
 def _single_assignment(node: ast.stmt) -> tuple[str, ast.expr] | None:
