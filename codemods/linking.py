@@ -9,6 +9,7 @@ and the decorator (a project wrapper's fixed options, `**DICT` splats, keywords)
 from __future__ import annotations
 
 import difflib
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -195,6 +196,7 @@ class _Linker:
 
     # -- apps and their settings --------------------------------------------------------------
 
+    @functools.cache  # noqa: B019 - one linker per run; apps are few, tasks many
     def _settings(self, app: str) -> dict[str, MaybeValue]:
         """An app's literal settings: its config module's, then those set in code."""
         explicit: dict[str, ValueExpr] = {}
@@ -220,6 +222,7 @@ class _Linker:
             resolved[key] = self.table.resolve(value) if key != "task_routes" else value  # type: ignore[assignment]
         return resolved
 
+    @functools.cache  # noqa: B019 - one linker per run
     def _defaults(self, app: str | None) -> dict[str, OptionValue]:
         """Options a task of `app` gets from worker settings (None: any app: all must agree)."""
         apps = [app] if app is not None else sorted(self.defined_apps)
@@ -241,6 +244,7 @@ class _Linker:
         agreed.update(self.worker_defaults)  # type: ignore[arg-type]
         return agreed
 
+    @functools.cache  # noqa: B019 - one linker per run
     def _task_cls(self, app: str | None) -> str | None:
         apps = [app] if app is not None else sorted(self.defined_apps)
         found = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 # A value the tool can copy from a declaration into a call.
 OptionValue = str | int | float | bool | None
@@ -137,6 +138,11 @@ class TaskIndex:
 
     def get(self, name: str) -> TaskDef | None:
         return self.tasks.get(name)
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """Every task name, sorted."""
+        return tuple(sorted(self.tasks))
 
     def __len__(self) -> int:
         return len(self.tasks)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from codemods.model import (
@@ -68,17 +68,19 @@ def same_value(a: MaybeValue, b: MaybeValue) -> bool:
     return type(a) is type(b) and a == b
 
 
-def suggest(name: str, known: Iterable[str]) -> list[str]:
-    """Close names: the same last part under another module first, then the closest spellings."""
-    known = sorted(known)
+def suggest(name: str, known: Sequence[str]) -> list[str]:
+    """Close names: the same last part under another module first, then the closest spellings.
+    `known` is sorted, so that suggestions come in a stable order."""
     module, _, tail = name.rpartition(".")
     same_tail = [k for k in known if k.rpartition(".")[2] == tail and k != name]
     # A typo is in the module or in the function: compare with the names that share the other
-    # part first (a few), and with every name only when none of those is close.
-    near = [k for k in known if k.startswith(f"{module}.") or k.endswith(f".{tail}")]
+    # part (a typo in both is rare, and comparing with every task would cost the most).
+    near = [
+        k
+        for k in known
+        if k.startswith(f"{module}.") or k.endswith(f".{tail}") or not (module or "." in k)
+    ]
     close = difflib.get_close_matches(name, near, n=3, cutoff=0.8)
-    if not close:
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.8)
     if close:
         # Only names about as close as the closest one: a near miss is rarely one of many.
         best = difflib.SequenceMatcher(None, name, close[0]).ratio()
@@ -178,7 +180,7 @@ class _Planner:
             return name, {}
         task = self.index.get(name)
         if task is None:
-            hints = suggest(name, self.index.tasks)
+            hints = suggest(name, self.index.names)
             hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
             report("unknown-task", Severity.WARNING, f"no task named '{name}'{hint}")
             return name, {}
