@@ -348,7 +348,9 @@ class _CallReader(ModuleReader):
             splat = f"options={ast.unparse(options)}"
         task, reason = self._name(entry.get("task"))
         return CallSite(
-            line=node.lineno,
+            line=next(
+                k.lineno for k in node.keys if isinstance(k, ast.Constant) and k.value == "task"
+            ),
             ordinal=-1,
             kind="beat",
             task=task,
