@@ -23,10 +23,8 @@ from codemods.model import (
     ClassFacts,
     DeclaredTask,
     DecoratorWrapper,
-    Diagnostic,
     ModuleFacts,
     Ref,
-    Severity,
     Signature,
     ValueExpr,
 )
@@ -61,7 +59,6 @@ def index_tree(
         aliases={prefix + local: target for local, target in reader.imports.items()},
         star_imports=reader.stars,
         django_settings=reader.django_settings,
-        diagnostics=tuple(reader.diagnostics),
     )
 
 
@@ -106,7 +103,6 @@ class _ModuleReader(ModuleReader):
         self.registered: list[tuple[str, int]] = []
         self.wrappers: list[DecoratorWrapper] = []
         self.django_settings: str | None = None
-        self.diagnostics: list[Diagnostic] = []
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -314,13 +310,3 @@ class _ModuleReader(ModuleReader):
             name = self.qualified(registered)
             if name is not None:
                 self.registered.append((name, node.lineno))
-
-
-def unresolved_app(task: DeclaredTask, target: str) -> Diagnostic:
-    return Diagnostic(
-        task.path,
-        task.line,
-        "unresolved-app",
-        Severity.INFO,
-        f"cannot tell whether '{target}' is a Celery app; task '{task.function}' is not indexed",
-    )

@@ -174,7 +174,7 @@ class _Linker:
         self.facts = facts
         self.table = table
         self.worker_defaults = dict(worker_defaults)
-        self.diagnostics: list[Diagnostic] = [d for f in facts for d in f.diagnostics]
+        self.diagnostics: list[Diagnostic] = []
         self.classes: dict[str, ClassFacts] = {}
         self.wrappers: dict[str, DecoratorWrapper] = {}
         self.app_settings: dict[str, list[tuple[str, ValueExpr]]] = defaultdict(list)

@@ -247,7 +247,6 @@ class ModuleFacts:
     star_imports: tuple[str, ...] = ()
     # `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "...")`.
     django_settings: str | None = None
-    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
