@@ -23,6 +23,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from codemods import __version__
@@ -35,6 +36,15 @@ SCHEMA = (
     "written_ns INTEGER, digest BLOB, display TEXT, payload BLOB)",
     "CREATE TABLE IF NOT EXISTS edits (key BLOB PRIMARY KEY, new_source TEXT, problem TEXT)",
 )
+
+
+def open_cache(folder: Path, source_roots: Sequence[Path], max_size: int) -> Cache | None:
+    """The cache in `folder`, or None (the run goes on without it) when it cannot be used."""
+    try:
+        return Cache(folder, source_roots, max_size)
+    except (sqlite3.Error, OSError) as error:
+        print(f"celery-codemod: cache not used ({folder}: {error})", file=sys.stderr)
+        return None
 
 
 def default_cache_dir() -> Path:
@@ -81,8 +91,11 @@ class Cache:
             )
         if payload is None:  # a file without hints: nothing but its digest to remember
             return FileScan(display, digest=stored_digest)
-        scan: FileScan = pickle.loads(payload)
-        return scan
+        try:
+            scan = pickle.loads(payload)
+        except Exception:
+            return None
+        return scan if isinstance(scan, FileScan) else None
 
     def put_scan(self, path: Path, size: int, mtime_ns: int, scan: FileScan) -> None:
         if not scan.digest:
@@ -95,16 +108,20 @@ class Cache:
 
     def edit(self, key: bytes) -> tuple[str | None, str | None] | None:
         """(new source, problem) of an edit made before, or None."""
-        row = self._db.execute(
-            "SELECT new_source, problem FROM edits WHERE key = ?", (key,)
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT new_source, problem FROM edits WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
         return None if row is None else (row[0], row[1])
 
     def put_edit(self, key: bytes, new_source: str | None, problem: str | None) -> None:
         self._edits.append((key, new_source, problem))
 
     def save(self) -> None:
-        with self._db:
+        """Write what this run learnt; a cache that cannot be written only slows the next run."""
+        with suppress(sqlite3.Error), self._db:
             self._db.execute("BEGIN")
             if self._scans:
                 self._db.executemany(

@@ -221,9 +221,9 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
         indexed = targets
     cache = None
     if settings.cache_dir is not None:
-        from codemods.cache import Cache
+        from codemods.cache import open_cache
 
-        cache = Cache(settings.cache_dir, settings.source_roots, settings.max_file_size)
+        cache = open_cache(settings.cache_dir, settings.source_roots, settings.max_file_size)
     stats = found.stats
     if settings.workers or settings.index_files:
         workers = discover(settings.workers, settings.exclude)

@@ -117,3 +117,18 @@ def test_a_warm_run_pays_for_neither_libcst_nor_gitpython(demo: Path) -> None:
     warm = imported()
     assert not {name for name in warm if name.split(".")[0] in ("libcst", "git")}
     assert "codemods.scan" not in warm, "nothing was scanned again"
+
+
+def test_a_damaged_or_unwritable_cache_only_costs_speed(demo: Path, private_cache: Path) -> None:
+    cold = outputs("--no-cache")
+    outputs()
+    for database in private_cache.glob("cache-*.sqlite*"):
+        database.write_bytes(b"this is not a database")
+    damaged = run_cli("fix", "--format", "json")
+    assert damaged.stdout_bytes == cold[1]
+    assert "celery-codemod: cache not used" in damaged.stderr
+    blocked = demo.parent / "not-a-folder"
+    blocked.write_text("a file where the cache folder's parent should be")
+    unusable = run_cli("fix", "--format", "json", "--cache-dir", str(blocked / "cache"))
+    assert unusable.stdout_bytes == cold[1]
+    assert "celery-codemod: cache not used" in unusable.stderr
