@@ -128,7 +128,8 @@ def scan_calls(
                 replace(
                     site,
                     ordinal=ordinal,
-                    result_read=id(node) in reader.read_results,
+                    # Only send_task returns an AsyncResult; a signature is a dict-like spec.
+                    result_read=site.kind == "send_task" and id(node) in reader.read_results,
                     ignore_all=ignore is not None and ignore[0],
                     ignored=ignore[1] if ignore is not None else frozenset(),
                 )
@@ -194,17 +195,71 @@ class _CallReader(ModuleReader):
                 self._aliases.setdefault(self._scope_key(), set()).add(name)
             elif isinstance(value, ast.Call):
                 self._results[(self._scope_key(), name)] = value
+        elif any(isinstance(t, ast.Attribute | ast.Subscript) for t in node.targets):
+            self._escapes(node.value)  # self.result = send_task(...): read who knows where
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name) and isinstance(node.value, ast.Call):
+            self._results[(self._scope_key(), node.target.id)] = node.value
+        elif isinstance(node.target, ast.Attribute | ast.Subscript):
+            self._escapes(node.value)
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in RESULT_READS:
-            if isinstance(node.value, ast.Call):
-                self.read_results.add(id(node.value))
-            elif isinstance(node.value, ast.Name):
-                call = self._results.get((self._scope_key(), node.value.id))
-                if call is not None:
-                    self.read_results.add(id(call))
+            self._mark(node.value)
         self.generic_visit(node)
+
+    def _mark(self, node: ast.expr | None) -> None:
+        """The value of `node` is a task call's result that may be read."""
+        if isinstance(node, ast.Call):
+            self.read_results.add(id(node))
+        elif isinstance(node, ast.Name):
+            call = self._results.get((self._scope_key(), node.id))
+            if call is not None:
+                self.read_results.add(id(call))
+
+    def _escapes(self, node: ast.expr | None) -> None:
+        """A result that leaves the expression it was made in (returned, yielded, stored on an
+        object, passed to a call, collected in a container) may be waited on elsewhere."""
+        self._mark(node.value if isinstance(node, ast.Starred) else node)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        self._escapes(node.value)
+        self.generic_visit(node)
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        self._escapes(node.value)
+        self.generic_visit(node)
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
+        self._escapes(node.value)
+        self.generic_visit(node)
+
+    def _visit_display(self, node: ast.AST) -> None:
+        for element in getattr(node, "elts", ()):
+            self._escapes(element)
+        self.generic_visit(node)
+
+    visit_List = _visit_display
+    visit_Tuple = _visit_display
+    visit_Set = _visit_display
+
+    def _visit_scope_that_returns(self, node: ast.AST) -> None:
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+            self._escapes(node.elt)
+        elif isinstance(node, ast.DictComp):
+            self._escapes(node.value)
+        elif isinstance(node, ast.Lambda):
+            self._escapes(node.body)
+        self._visit_scoped_expression(node)
+
+    visit_ListComp = _visit_scope_that_returns
+    visit_SetComp = _visit_scope_that_returns
+    visit_GeneratorExp = _visit_scope_that_returns
+    visit_DictComp = _visit_scope_that_returns
+    visit_Lambda = _visit_scope_that_returns
 
     def _is_alias(self, name: str) -> bool:
         if name in self._aliases.get(self._scope_key(), ()):
@@ -214,6 +269,8 @@ class _CallReader(ModuleReader):
     # -- candidates ----------------------------------------------------------------------------
 
     def visit_Dict(self, node: ast.Dict) -> None:
+        for value in node.values:
+            self._escapes(value)
         keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
         if has_task_key(node):
             self.beat_entries.append(node)
@@ -223,6 +280,8 @@ class _CallReader(ModuleReader):
 
     def visit_Call(self, node: ast.Call) -> None:
         self.calls.append(node)
+        for argument in (*node.args, *(k.value for k in node.keywords)):
+            self._escapes(argument)  # results.append(send_task(...)), wait(send_task(...))
         site = self._read_call(node)
         if site is not None:
             self.sites[node] = replace(site, in_fstring=self._fstring_depth > 0)
@@ -244,7 +303,7 @@ class _CallReader(ModuleReader):
         if callee == "partial" and self.qualified(func) == PARTIAL and node.args:
             target = node.args[0]
             if isinstance(target, ast.Attribute) and target.attr == "send_task":
-                return self._task_call(node, "send_task", node.args[1:], SEND_TASK_PARAMETERS)
+                return self._task_call(node, "partial", node.args[1:], SEND_TASK_PARAMETERS)
             return None
         if callee in SIGNATURE_METHODS and self._is_celery_signature(func, node):
             site = self._task_call(node, "signature", node.args, SIGNATURE_PARAMETERS)
@@ -317,7 +376,7 @@ class _CallReader(ModuleReader):
         task, reason = self._name(values.get(name_key))
         args_count = _sequence_length(values.get("args"))
         kwargs_keys = _dict_keys(values.get("kwargs"))
-        if splat:
+        if splat or kind == "partial":  # a partial's caller may pass args and kwargs later
             args_count, kwargs_keys = None, None
         return CallSite(
             line=node.lineno,

@@ -256,7 +256,7 @@ class CallSite:
     line: int
     # Rank among the file's candidate nodes in source order; the libcst edit finds it by that.
     ordinal: int
-    kind: str  # "send_task", "signature" or "beat"
+    kind: str  # "send_task", "partial" (of send_task), "signature" or "beat"
     task: ValueExpr | None
     # Why `task` cannot be known: "an f-string", "the parameter 'name'", ...
     dynamic_reason: str = ""

@@ -208,8 +208,9 @@ class _Planner:
             report(
                 "result-ignored",
                 Severity.WARNING,
-                f"the call reads the result of '{task.name}', which ignores results; "
-                "ignore_result is not added (it would make .get() return None at once)",
+                f"the result of '{task.name}', which ignores results, is read here or passed on "
+                "(returned, stored, collected); ignore_result is not added (it would make .get() "
+                "return None at once)",
             )
         return name, {o: v for o, v in missing.items() if o not in site.ignored}
 

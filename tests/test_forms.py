@@ -584,3 +584,47 @@ def test_result_id_is_not_a_read() -> None:
     after, codes = rewrite(WORKER, "r = app.send_task('proj.tasks.add', [1, 2])\nprint(r.id)\n")
     assert "ignore_result=True" in after
     assert codes == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f():\n    return app.send_task('proj.tasks.add', [1, 2])\n",
+        "def f():\n    r = app.send_task('proj.tasks.add', [1, 2])\n    return r\n",
+        "def f(self):\n    self.pending = app.send_task('proj.tasks.add', [1, 2])\n",
+        "results.append(app.send_task('proj.tasks.add', [1, 2]))\n",
+        "pending = [app.send_task('proj.tasks.add', [x, 2]) for x in xs]\n",
+        "def f():\n    yield app.send_task('proj.tasks.add', [1, 2])\n",
+        "def f():\n    return app.send_task('proj.tasks.add', [1, 2]), 3\n",
+    ],
+)
+def test_result_passed_on_keeps_ignore_result_out(source: str) -> None:
+    """A result that leaves the function may be waited on elsewhere: not silenced."""
+    after, codes = rewrite(WORKER, source)
+    assert "queue='q'" in after
+    assert "ignore_result" not in after
+    assert [c for _, c in codes] == ["result-ignored"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "app.send_task('proj.tasks.add', [1, 2])\n",
+        "def f():\n    r = app.send_task('proj.tasks.add', [1, 2])\n    return r.id\n",
+        "def f():\n    return {'id': app.send_task('proj.tasks.add', [1, 2]).id}\n",
+        "log(app.send_task('proj.tasks.add', [1, 2]).id)\n",
+    ],
+)
+def test_a_result_that_is_dropped_or_only_its_id_read_gets_ignore_result(source: str) -> None:
+    after, codes = rewrite(WORKER, source)
+    assert "ignore_result=True" in after
+    assert codes == []
+
+
+def test_a_returned_partial_is_not_a_result() -> None:
+    after, codes = rewrite(
+        WORKER,
+        "import functools\ndef f():\n    return functools.partial(app.send_task, 'proj.tasks.add')\n",
+    )
+    assert "ignore_result=True" in after
+    assert codes == []

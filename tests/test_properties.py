@@ -442,12 +442,35 @@ def calls_in_fstrings(tree: ast.AST) -> set[int]:
 
 
 def result_reads(tree: ast.AST) -> set[int]:
-    """The calls whose result is read (`CALL.get()`)."""
-    return {
-        id(node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and node.attr == "get"
-    }
+    """The calls whose result may be read: `CALL.get()`, or the result leaves the expression it
+    was made in (returned, yielded, stored on an object, passed to a call, collected in a
+    container or comprehension, a lambda's value), as README.md's table says."""
+    reads = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "get":
+            reads.add(id(node.value))
+        elif isinstance(node, ast.Return | ast.Yield | ast.YieldFrom) and node.value is not None:
+            reads.add(id(node.value))
+        elif isinstance(node, ast.Lambda):
+            reads.add(id(node.body))
+        elif isinstance(node, ast.Call):
+            reads.update(id(a.value if isinstance(a, ast.Starred) else a) for a in node.args)
+            reads.update(id(k.value) for k in node.keywords)
+        elif isinstance(node, ast.List | ast.Tuple | ast.Set):
+            reads.update(id(e.value if isinstance(e, ast.Starred) else e) for e in node.elts)
+        elif isinstance(node, ast.Dict):
+            reads.update(id(v) for v in node.values)
+        elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+            reads.add(id(node.elt))
+        elif isinstance(node, ast.DictComp):
+            reads.add(id(node.value))
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if node.value is not None and any(
+                isinstance(t, ast.Attribute | ast.Subscript) for t in targets
+            ):
+                reads.add(id(node.value))
+    return reads
 
 
 def expected_options(call: ast.Call, lines: list[str], reads: set[int]) -> list[str]:
