@@ -447,9 +447,9 @@ def result_reads(tree: ast.AST) -> set[int]:
     container or comprehension, a lambda's value), as README.md's table says."""
     reads = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == "get":
-            reads.add(id(node.value))
-        elif isinstance(node, ast.Return | ast.Yield | ast.YieldFrom) and node.value is not None:
+        if (isinstance(node, ast.Attribute) and node.attr == "get") or (
+            isinstance(node, ast.Return | ast.Yield | ast.YieldFrom) and node.value is not None
+        ):
             reads.add(id(node.value))
         elif isinstance(node, ast.Lambda):
             reads.add(id(node.body))
