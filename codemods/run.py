@@ -92,9 +92,12 @@ def _scan_all(
     tick = progress(len(paths)) if progress is not None else (lambda: None)
     scans: dict[Path, FileScan] = {}
     misses = []
+    stats = dict(stats)  # files named explicitly were not stat'ed by discovery: once, here
     for path in paths:
         if cache is not None:
             stat = stats.get(path) or _stat(path)
+            if stat is not None:
+                stats[path] = stat
             hit = cache.scan(path, *stat) if stat is not None else None
             if hit is not None:
                 scans[path] = hit
@@ -124,7 +127,7 @@ def _scan_all(
             tick()
     if cache is not None:
         for path in misses:
-            stat = stats.get(path) or _stat(path)
+            stat = stats.get(path)
             if stat is not None:
                 cache.put_scan(path, *stat, scans[path])
     return scans
@@ -215,8 +218,11 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     found = discover(settings.paths, settings.exclude)
     targets = set(found.files)
     loaded = load_index_files(settings.index_files)
+    stats = found.stats
     if settings.workers or settings.index_files:
-        indexed = set(discover(settings.workers, settings.exclude).files)
+        workers = discover(settings.workers, settings.exclude)
+        indexed = set(workers.files)
+        stats = {**stats, **workers.stats}
     else:
         indexed = targets
     cache = None
@@ -224,10 +230,6 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
         from codemods.cache import open_cache
 
         cache = open_cache(settings.cache_dir, settings.source_roots, settings.max_file_size)
-    stats = found.stats
-    if settings.workers or settings.index_files:
-        workers = discover(settings.workers, settings.exclude)
-        stats = {**stats, **workers.stats}
     scans = _scan_all(sorted(targets | indexed, key=os.fspath), settings, progress, stats, cache)
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
