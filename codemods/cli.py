@@ -210,6 +210,12 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
 @click.option(
     "--allow-dirty", is_flag=True, help="With --write: also rewrite files with uncommitted changes."
 )
+@click.option(
+    "--force-write",
+    is_flag=True,
+    help="With --write: also replace read-only files, files with several hard links (the "
+    "other names keep the old text) and files whose owner or group cannot be kept.",
+)
 @click.option("--diff", "show_diff", is_flag=True, help="Also print the diff with --check/--write.")
 @click.option(
     "--options",
@@ -268,6 +274,7 @@ def fix_command(
     split_depth: int | None,
     split_by: str,
     allow_dirty: bool,
+    force_write: bool,
     show_diff: bool,
     options_list: str | None,
     output_format: str,
@@ -318,6 +325,7 @@ def fix_command(
             ),
             split_by_codeowners=split_by == "codeowners",
             allow_dirty=allow_dirty,
+            force_write=force_write,
             output_format=output_format,
             show_diff=show_diff,
             severity=config.severity,

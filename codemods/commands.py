@@ -39,6 +39,9 @@ class FixOptions:
     split_depth: int = 2
     split_by_codeowners: bool = False
     allow_dirty: bool = False
+    # With --write: also replace read-only files, files with several hard links, and files
+    # whose owner cannot be kept.
+    force_write: bool = False
     output_format: str = "text"
     show_diff: bool = False
     severity: Mapping[str, str] = field(default_factory=dict)
@@ -111,7 +114,7 @@ def fix(options: FixOptions) -> int:
             for path in refused:
                 click.echo(f"  {path}", err=True)
             return EXIT_USAGE
-        report = _write(outcome, report)
+        report = _write(outcome, report, force=options.force_write)
     if options.patches_dir is not None:
         from codemods import gitpatch
 
@@ -137,11 +140,11 @@ def _dirty(report: Report) -> list[str]:
     return [r.path for r in report.changed if Path(r.path) in set(dirty or [])]
 
 
-def _write(outcome: Outcome, report: Report) -> Report:
+def _write(outcome: Outcome, report: Report, *, force: bool = False) -> Report:
     """Write every verified change; a file that cannot be written becomes a diagnostic."""
     failures: list[Diagnostic] = []
     for result in report.changed:
-        failure = write_result(result, outcome.sources[result.path])
+        failure = write_result(result, outcome.sources[result.path], force=force)
         if failure is not None:
             failures.append(failure)
     if not failures:

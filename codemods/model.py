@@ -165,6 +165,10 @@ class FileResult:
     new_source: str | None = None
     changes: tuple[Change, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    # The file's bytes before and after, when read from disk: the new bytes are the old ones
+    # with the encoded insertions spliced in (diffs and writes use them).
+    source_bytes: bytes | None = None
+    new_bytes: bytes | None = None
 
     @property
     def changed(self) -> bool:
