@@ -26,7 +26,7 @@ from codemods.model import (
     TaskIndex,
     ValueExpr,
 )
-from codemods.modname import module_name
+from codemods.modname import ModuleNamer
 from codemods.plan import plan_calls
 from codemods.report import Report, internal_error, sort_diagnostics
 from codemods.symbols import SymbolTable
@@ -81,14 +81,28 @@ def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
     return tasks
 
 
+def _scan_named(item: tuple[Path, str, bool], max_size: int) -> FileScan:
+    from codemods.scan import scan_file
+
+    path, module, is_package = item
+    return scan_file(path, module=module, is_package=is_package, max_size=max_size)
+
+
+def _named_as(scan: FileScan, path: Path, names: Callable[[Path], tuple[str, bool]]) -> bool:
+    """The scan was made under the file's module name (a file that was not parsed has none)."""
+    return scan.facts is None or scan.facts.module == names(path)[0]
+
+
 def _scan_all(
     paths: Sequence[Path],
     settings: Settings,
     progress: Progress | None,
     stats: dict[Path, tuple[int, int]],
     cache: Cache | None,
+    names: Callable[[Path], tuple[str, bool]],
 ) -> dict[Path, FileScan]:
-    """Every file's scan: from the cache when it is current, else computed (in parallel)."""
+    """Every file's scan under the module name `names` gives it: from the cache when it is
+    current, else computed (in parallel)."""
     tick = progress(len(paths)) if progress is not None else (lambda: None)
     scans: dict[Path, FileScan] = {}
     misses = []
@@ -99,16 +113,15 @@ def _scan_all(
             if stat is not None:
                 stats[path] = stat
             hit = cache.scan(path, *stat) if stat is not None else None
-            if hit is not None:
+            if hit is not None and _named_as(hit, path, names):
                 scans[path] = hit
                 tick()
                 continue
         misses.append(path)
     if not misses:
         return scans
-    from codemods.scan import scan_file  # parsing machinery: only when something is not cached
-
-    scan = partial(scan_file, source_roots=settings.source_roots, max_size=settings.max_file_size)
+    scan = partial(_scan_named, max_size=settings.max_file_size)
+    items = [(path, *names(path)) for path in misses]
     jobs = settings.jobs or os.cpu_count() or 1
     if jobs > 1 and len(misses) >= PARALLEL_THRESHOLD:
         import multiprocessing
@@ -118,12 +131,12 @@ def _scan_all(
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             chunk = max(1, len(misses) // (jobs * 16))
-            for path, result in zip(misses, pool.map(scan, misses, chunksize=chunk), strict=True):
+            for path, result in zip(misses, pool.map(scan, items, chunksize=chunk), strict=True):
                 scans[path] = result
                 tick()
     else:
-        for path in misses:
-            scans[path] = scan(path)
+        for item in items:
+            scans[item[0]] = scan(item)
             tick()
     if cache is not None:
         for path in misses:
@@ -160,7 +173,7 @@ def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
 
 
 def _read_referenced_modules(
-    scans: dict[Path, FileScan], table: SymbolTable, settings: Settings
+    scans: dict[Path, FileScan], table: SymbolTable, settings: Settings, names: ModuleNamer
 ) -> None:
     """Constants may live in modules without a hint (`class Names: X = "x"`): read those too."""
     modules: dict[str, Path] | None = None
@@ -172,14 +185,21 @@ def _read_referenced_modules(
             return
         if modules is None:  # naming every unparsed module costs stats: only when needed
             unparsed = [p for p, s in scans.items() if s.facts is None and s.problem is None]
-            modules = {module_name(p, settings.source_roots)[0]: p for p in unparsed}
+            modules = {names(p)[0]: p for p in unparsed}
         extra = _missing_modules(scans, missing, modules)
         if not extra:
             return
         from codemods.scan import scan_file
 
         for path in extra:
-            scans[path] = scan_file(path, settings.source_roots, settings.max_file_size, force=True)
+            module, is_package = names(path)
+            scans[path] = scan_file(
+                path,
+                module=module,
+                is_package=is_package,
+                max_size=settings.max_file_size,
+                force=True,
+            )
             facts = scans[path].facts
             if facts is not None:
                 table.add([facts])
@@ -230,12 +250,14 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
         from codemods.cache import open_cache
 
         cache = open_cache(settings.cache_dir, settings.source_roots, settings.max_file_size)
-    scans = _scan_all(sorted(targets | indexed, key=os.fspath), settings, progress, stats, cache)
+    names = ModuleNamer(settings.source_roots)
+    files = sorted(targets | indexed, key=os.fspath)
+    scans = _scan_all(files, settings, progress, stats, cache, names)
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
     # Constants may live in modules without a hint (`class Names: X = "x"`): read those too.
-    _read_referenced_modules(scans, table, settings)
+    _read_referenced_modules(scans, table, settings, names)
     ordered = sorted(scans.items(), key=lambda item: os.fspath(item[0]))
     declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]
     index = build_index(

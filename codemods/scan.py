@@ -1,21 +1,20 @@
 """The work done once per file, in any process: read, prefilter, parse, read declarations and calls.
 
 A file with no declaration hint and no call-site hint (a byte search) is never parsed. What a scan
-finds depends on the file alone (and the source roots that name its module), never on other
-files, so it can be cached by content and computed in worker processes.
+finds depends on the file's content and the scan inputs alone (its module name, whether it is a
+package `__init__`, the size limit), never on other files, so it can be cached by those and
+computed in worker processes.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
 from pathlib import Path
 
 from codemods.calls import scan_calls
 from codemods.files import content_digest, display_path, read_source
 from codemods.index import index_tree
 from codemods.model import Diagnostic, FileScan, Severity
-from codemods.modname import module_name
 from codemods.report import internal_error
 from codemods.rewrite import parse_error, source_lines
 
@@ -42,9 +41,9 @@ def too_large(path: Path, size: int, limit: int) -> Diagnostic:
 
 
 def scan_file(
-    path: Path, source_roots: Sequence[Path], max_size: int, *, force: bool = False
+    path: Path, *, module: str, is_package: bool, max_size: int, force: bool = False
 ) -> FileScan:
-    """Read and, when it holds a hint (or `force`), parse one file. Never raises."""
+    """Read and, when it holds a hint (or `force`), parse one file as `module`. Never raises."""
     display = display_path(path)
     try:
         size = path.stat().st_size
@@ -73,7 +72,6 @@ def scan_file(
         tree = ast.parse(source.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         return FileScan(display, problem=parse_error(display, error), digest=content)
-    module, is_package = module_name(path, source_roots)
     try:
         facts = index_tree(tree, path=display, module=module, is_package=is_package)
         calls = None
