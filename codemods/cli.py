@@ -193,7 +193,9 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
     "--patches",
     "patches_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write one git patch per directory into this folder; the tree is not touched.",
+    help="Write one git patch per directory into this folder; the tree is not touched. Files "
+    "with uncommitted changes are patched from HEAD's version; other repositories (submodules) "
+    "get their patches in DIR/<their path>/.",
 )
 @click.option(
     "--split-depth",

@@ -11,10 +11,9 @@ from pathlib import Path
 import click
 
 from codemods.diff import unified_diff
-from codemods.discovery import uncommitted_changes
-from codemods.files import write_result
+from codemods.files import display_path, read_source, write_result
 from codemods.indexfile import IndexFileError
-from codemods.model import Diagnostic, Severity
+from codemods.model import Diagnostic, FileResult, Severity
 from codemods.report import (
     EXIT_USAGE,
     Report,
@@ -23,6 +22,7 @@ from codemods.report import (
     sort_diagnostics,
     summary_line,
 )
+from codemods.repos import RepositoryError, head_version, repository_roots, uncommitted
 from codemods.run import Outcome, Settings, collect
 
 SEVERITY_COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
@@ -104,40 +104,144 @@ def fix(options: FixOptions) -> int:
         diagnostics=apply_severity(outcome.report.diagnostics, options.severity, options.strict),
     )
     if options.write:
-        refused = [] if options.allow_dirty else _dirty(report)
-        if refused:
-            click.echo(
-                "celery-codemod: error: not writing: these files have uncommitted changes "
-                "(commit or stash them, or pass --allow-dirty):",
-                err=True,
-            )
-            for path in refused:
-                click.echo(f"  {path}", err=True)
+        refusal = _dirty_refusal(report, options)
+        if refusal is not None:
+            for line in refusal:
+                click.echo(line, err=True)
             return EXIT_USAGE
         report = _write(outcome, report, force=options.force_write)
     if options.patches_dir is not None:
-        from codemods import gitpatch
-
-        try:
-            written = gitpatch.write_patches(
-                report,
-                options.patches_dir,
-                split_depth=options.split_depth,
-                by_codeowners=options.split_by_codeowners,
-            )
-        except gitpatch.PatchError as error:
-            click.echo(f"celery-codemod: error: {error}", err=True)
+        with_patches = _patches(outcome, report, options)
+        if with_patches is None:
             return EXIT_USAGE
-        for patch_path in written:
-            click.echo(f"wrote {patch_path}", err=True)
+        report = with_patches
     _output(report, options)
-    return report.return_code(check=options.check, write=options.write)
+    # --patches exits as --write does: 1 when an error left a file out of the patches.
+    return report.return_code(
+        check=options.check, write=options.write or options.patches_dir is not None
+    )
 
 
-def _dirty(report: Report) -> list[str]:
-    changed = [Path(r.path) for r in report.changed]
-    dirty = uncommitted_changes(changed) if changed else []
-    return [r.path for r in report.changed if Path(r.path) in set(dirty or [])]
+def _dirty_refusal(report: Report, options: FixOptions) -> list[str] | None:
+    """The lines refusing to write over uncommitted work, or None to go on."""
+    if options.allow_dirty or not report.changed:
+        return None
+    try:
+        dirty = set(uncommitted([Path(r.path) for r in report.changed]))
+    except RepositoryError as error:
+        return [
+            "celery-codemod: error: not writing: cannot tell which files have uncommitted "
+            f"changes: {error}"
+        ]
+    refused = [r.path for r in report.changed if Path(r.path) in dirty]
+    if not refused:
+        return None
+    return [
+        "celery-codemod: error: not writing: these files have uncommitted changes "
+        "(commit or stash them, or pass --allow-dirty):",
+        *(f"  {path}" for path in refused),
+    ]
+
+
+def _committed_results(
+    outcome: Outcome, report: Report, settings: Settings
+) -> tuple[list[FileResult], list[str], list[Diagnostic]]:
+    """The changed files as the patches need them: a file with uncommitted changes is rewritten
+    from HEAD's version, so that its patch applies to a clean checkout.
+
+    Returns the results, the files made from HEAD, and the errors of files left out (not in
+    HEAD, or HEAD's version does not rewrite). Raises RepositoryError when git cannot tell.
+    """
+    changed = report.changed
+    dirty = set(uncommitted([Path(r.path) for r in changed]))
+    if not dirty:
+        return changed, [], []
+    roots = repository_roots(dirty)
+    results, from_head, problems = [], [], []
+    for result in changed:
+        path = Path(result.path)
+        root = roots.get(path)
+        if path not in dirty or root is None:
+            results.append(result)
+            continue
+        data = head_version(path, root)
+        if data is None:
+            problems.append(
+                Diagnostic(
+                    result.path, 1, "read-error", Severity.ERROR,
+                    "left out of the patches: HEAD does not have this file (commit it first)",
+                )
+            )  # fmt: skip
+            continue
+        committed = _rewrite_version(result.path, data, outcome, settings)
+        errors = [d for d in committed.diagnostics if d.severity is Severity.ERROR]
+        problems.extend(
+            replace(d, message=f"HEAD's version, left out of the patches: {d.message}")
+            for d in errors
+        )
+        if committed.changed and not errors:
+            results.append(committed)
+        from_head.append(result.path)
+    return results, from_head, problems
+
+
+def _rewrite_version(display: str, data: bytes, outcome: Outcome, settings: Settings) -> FileResult:
+    """Pass 2 over another version of a file (its bytes), with the run's index and constants."""
+    from codemods.rewrite import rewrite_source  # libcst: only when a file needs it
+
+    source = read_source(Path(display), data)
+    if isinstance(source, Diagnostic):
+        return FileResult(display, "", diagnostics=(source,))
+    result = rewrite_source(
+        source.text,
+        outcome.index,
+        path=display,
+        module=outcome.modules.get(display, ""),
+        is_package=Path(display).name == "__init__.py",
+        symbols=outcome.symbols,
+        options=settings.options,
+    )
+    if result.new_source is not None:
+        try:
+            result.new_source.encode(source.encoding)
+        except UnicodeEncodeError as error:
+            problem = f"the new text cannot be written as {source.encoding}: {error.reason}"
+            unsafe = Diagnostic(display, 1, "unsafe-rewrite", Severity.ERROR, problem)
+            return FileResult(display, source.text, diagnostics=(unsafe,))
+    return result
+
+
+def _patches(outcome: Outcome, report: Report, options: FixOptions) -> Report | None:
+    """Write the patches; None when they cannot be made (the error is printed)."""
+    from codemods import gitpatch
+
+    assert options.patches_dir is not None
+    try:
+        results, from_head, problems = _committed_results(outcome, report, options.settings)
+        written = gitpatch.write_patches(
+            results,
+            options.patches_dir,
+            split_depth=options.split_depth,
+            split_by_codeowners=options.split_by_codeowners,
+        )
+    except (gitpatch.PatchError, RepositoryError) as error:
+        click.echo(f"celery-codemod: error: not making patches: {error}", err=True)
+        return None
+    if from_head:
+        click.echo(
+            "celery-codemod: these files have uncommitted changes: their patches are made from "
+            "HEAD's version, without those changes:",
+            err=True,
+        )
+        for path in from_head:
+            click.echo(f"  {path}", err=True)
+    for patch_path, repository in written.patches:
+        where = "" if repository is None else f" (apply it in {display_path(repository)})"
+        click.echo(f"wrote {patch_path}{where}", err=True)
+    extra = apply_severity([*problems, *written.diagnostics], options.severity, options.strict)
+    if not extra:
+        return report
+    return replace(report, diagnostics=sort_diagnostics([*report.diagnostics, *extra]))
 
 
 def _write(outcome: Outcome, report: Report, *, force: bool = False) -> Report:

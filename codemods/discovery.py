@@ -104,20 +104,3 @@ def repository_root(start: Path) -> Path | None:
     """The top of the git work tree holding `start`, or None."""
     top = _git(["rev-parse", "--show-toplevel"], start)
     return None if top is None else Path(top.strip())
-
-
-def uncommitted_changes(paths: Sequence[Path]) -> list[Path] | None:
-    """The given files that differ from HEAD (staged, unstaged or untracked); None outside git."""
-    if not paths:
-        return []
-    folder = paths[0].parent
-    root = repository_root(folder)
-    status = _git(
-        ["status", "--porcelain", "-z", "--untracked-files=all", "--"]
-        + [str(p.resolve()) for p in paths],
-        folder,
-    )
-    if root is None or status is None:
-        return None
-    dirty = {(root / entry[3:]).resolve() for entry in status.split("\0") if len(entry) > 3}
-    return [p for p in paths if p.resolve() in dirty]

@@ -29,6 +29,7 @@ DIAGNOSTIC_CODES = (
     "duplicate-task", "argument-mismatch", "parse-error", "unknown-task-option", "result-ignored",
     "routed-by-config", "unsafe-rewrite", "unresolved-app", "unresolved-decorator", "read-error",
     "write-error", "internal-error", "file-too-large", "symlink", "fstring-call",
+    "invalid-codeowners",
 )  # fmt: skip
 
 # Celery's own tasks; a call to one of these is never an unknown task.

@@ -68,6 +68,10 @@ class Outcome:
     report: Report
     index: TaskIndex
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    # What rewriting another version of a file needs (--patches over uncommitted changes): the
+    # constants of every module read, and each parsed file's module name.
+    symbols: SymbolTable | None = None
+    modules: dict[str, str] = field(default_factory=dict)
 
 
 def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
@@ -274,7 +278,8 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
         [*problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
     )
     report = Report(results, diagnostics, files_scanned=len(targets), tasks_indexed=len(index))
-    return Outcome(report, index, sources)
+    modules = {scan.display: scan.facts.module for _, scan in ordered if scan.facts is not None}
+    return Outcome(report, index, sources, table, modules)
 
 
 def _apply(
