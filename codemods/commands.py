@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from codemods.diff import unified_diff
+from codemods.diff import file_diff
 from codemods.files import display_path, read_source, write_result
 from codemods.indexfile import IndexFileError
 from codemods.model import Diagnostic, FileResult, Severity
@@ -187,7 +187,7 @@ def _committed_results(
 
 def _rewrite_version(display: str, data: bytes, outcome: Outcome, settings: Settings) -> FileResult:
     """Pass 2 over another version of a file (its bytes), with the run's index and constants."""
-    from codemods.rewrite import rewrite_source  # libcst: only when a file needs it
+    from codemods.rewrite import rewrite_source, with_bytes  # libcst: only when a file needs it
 
     source = read_source(Path(display), data)
     if isinstance(source, Diagnostic):
@@ -201,14 +201,7 @@ def _rewrite_version(display: str, data: bytes, outcome: Outcome, settings: Sett
         symbols=outcome.symbols,
         options=settings.options,
     )
-    if result.new_source is not None:
-        try:
-            result.new_source.encode(source.encoding)
-        except UnicodeEncodeError as error:
-            problem = f"the new text cannot be written as {source.encoding}: {error.reason}"
-            unsafe = Diagnostic(display, 1, "unsafe-rewrite", Severity.ERROR, problem)
-            return FileResult(display, source.text, diagnostics=(unsafe,))
-    return result
+    return with_bytes(result, source.data, source.encoding)  # the file's bytes, spliced
 
 
 def _patches(outcome: Outcome, report: Report, options: FixOptions) -> Report | None:
@@ -278,22 +271,31 @@ def _output(report: Report, options: FixOptions) -> None:
     print_text(report, check=options.check, write=options.write, show_diff=show_diff)
 
 
-def _styled_diff(diff: str, color: bool) -> str:
+# The escapes click.style uses: bold, green, red, cyan, reset.
+BOLD, GREEN, RED, CYAN, RESET = b"\x1b[1m", b"\x1b[32m", b"\x1b[31m", b"\x1b[36m", b"\x1b[0m"
+
+
+def _styled_diff(diff: bytes, color: bool) -> bytes:
+    """The diff with colors on a terminal; its bytes are the file's, in whatever encoding."""
     if not color:
         return diff
     lines = []
     for line in diff.splitlines(keepends=True):
-        if line.startswith(("+++", "---")):
-            lines.append(click.style(line, bold=True))
-        elif line.startswith("+"):
-            lines.append(click.style(line, fg="green"))
-        elif line.startswith("-"):
-            lines.append(click.style(line, fg="red"))
-        elif line.startswith("@@"):
-            lines.append(click.style(line, fg="cyan"))
+        body = line.rstrip(b"\r\n")
+        end = line[len(body) :]
+        if line.startswith((b"+++", b"---")):
+            style = BOLD
+        elif line.startswith(b"+"):
+            style = GREEN
+        elif line.startswith(b"-"):
+            style = RED
+        elif line.startswith(b"@@"):
+            style = CYAN
         else:
             lines.append(line)
-    return "".join(lines)
+            continue
+        lines.append(style + body + RESET + end)
+    return b"".join(lines)
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
@@ -314,8 +316,7 @@ def print_text(report: Report, *, check: bool, write: bool, show_diff: bool) -> 
     color = _color(sys.stdout)
     for result in report.changed:
         if show_diff:
-            assert result.new_source is not None
-            diff = unified_diff(result.source, result.new_source, result.path)
+            diff = file_diff(result, result.path)
             click.echo(_styled_diff(diff, color), nl=False, color=color)
         if check:
             click.echo(f"would rewrite {result.path}", err=True)

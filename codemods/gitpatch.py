@@ -21,7 +21,7 @@ from email.utils import format_datetime
 from pathlib import Path, PurePosixPath
 
 from codemods import __version__
-from codemods.diff import unified_diff
+from codemods.diff import file_diff
 from codemods.model import Diagnostic, FileResult, Severity
 from codemods.repos import RepositoryError, git_output, in_repository, repository_roots
 
@@ -216,7 +216,8 @@ def _quoted(path: str) -> str:
 def _file_diff(path: str, result: FileResult) -> str:
     """The `diff --git` section of one file, paths quoted as git quotes them."""
     assert result.new_source is not None
-    diff = unified_diff(result.source, result.new_source, path)
+    # The file's own bytes, carried in the text (the mail is written with surrogateescape).
+    diff = file_diff(result, path).decode("utf-8", "surrogateescape")
     old, new = _quoted(f"a/{path}"), _quoted(f"b/{path}")
     body = diff.split("\n", 2)[2]  # after the --- and +++ lines
     return f"diff --git {old} {new}\n--- {old}\n+++ {new}\n{body}"

@@ -91,6 +91,29 @@ def file_result(
     return FileResult(path, source, new_source, plan.changes, plan.diagnostics)
 
 
+def with_bytes(result: FileResult, data: bytes, encoding: str) -> FileResult:
+    """The result with the file's bytes before and after the edit (`data` decodes to the
+    result's source): the encoded insertions spliced into `data`. An edit that cannot be
+    written that way is unsafe-rewrite and changes nothing."""
+    if result.new_source is None:
+        return result
+    from codemods.splice import SpliceError, splice
+
+    try:
+        new_bytes = splice(data, encoding, result.source, result.new_source)
+    except SpliceError as error:
+        line = result.changes[0].line if result.changes else 1
+        unsafe = Diagnostic(
+            result.path,
+            line,
+            "unsafe-rewrite",
+            Severity.ERROR,
+            f"the rewrite could not be written ({error}); the file was left alone",
+        )
+        return FileResult(result.path, result.source, diagnostics=(*result.diagnostics, unsafe))
+    return replace(result, source_bytes=data, new_bytes=new_bytes)
+
+
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 

@@ -292,7 +292,7 @@ def _apply(
     cache: Cache | None,
 ) -> FileResult:
     """Plan a file's calls; read and edit it only when something changes."""
-    from codemods.rewrite import file_result, parse_error, safe_edit
+    from codemods.rewrite import file_result, parse_error, safe_edit, with_bytes
 
     assert scan.calls is not None
     display = scan.display
@@ -320,17 +320,13 @@ def _apply(
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
             new_source, problem = safe_edit(source.text, tree, plan, scan.calls)
-            if problem is None:
-                try:
-                    new_source.encode(source.encoding)
-                except UnicodeEncodeError as error:
-                    problem = f"the new text cannot be written as {source.encoding}: {error.reason}"
             if cache is not None:
                 cache.put_edit(key, new_source if problem is None else None, problem)
         else:
             new_source = done[0] if done[0] is not None else source.text
             problem = done[1]
-        return file_result(display, source.text, plan, new_source, problem)
+        result = file_result(display, source.text, plan, new_source, problem)
+        return with_bytes(result, source.data, source.encoding)
     except RecursionError:
         problem = "too deeply nested to analyse"
         return FileResult(
