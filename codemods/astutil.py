@@ -8,6 +8,7 @@ edit the files that change (see rewrite.py).
 from __future__ import annotations
 
 import ast
+import math
 from collections import Counter
 from collections.abc import Iterator
 
@@ -17,8 +18,8 @@ from codemods.model import NOT_LITERAL, MaybeValue
 def literal_value(node: ast.expr) -> MaybeValue:
     """The value of a scalar literal (`"x"`, `3`, `-1.5`, `True`, `None`), else NOT_LITERAL."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool | None):
-        return node.value
-    if (
+        value: MaybeValue = node.value
+    elif (
         isinstance(node, ast.UnaryOp)
         and isinstance(node.op, ast.USub | ast.UAdd)
         and isinstance(node.operand, ast.Constant)
@@ -26,8 +27,12 @@ def literal_value(node: ast.expr) -> MaybeValue:
         and not isinstance(node.operand.value, bool)
     ):
         number: int | float = node.operand.value
-        return -number if isinstance(node.op, ast.USub) else number
-    return NOT_LITERAL
+        value = -number if isinstance(node.op, ast.USub) else number
+    else:
+        return NOT_LITERAL
+    if isinstance(value, float) and not math.isfinite(value):
+        return NOT_LITERAL  # `1e999`: no literal gives it back, and JSON has no infinity
+    return value
 
 
 def final_name(func: ast.expr) -> str | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -11,7 +12,14 @@ import click
 from codemods import __version__
 from codemods.cache import default_cache_dir
 from codemods.commands import FixOptions, fix, print_diagnostics
-from codemods.config import ConfigError, FileConfig, load_config, parse_size
+from codemods.config import (
+    ConfigError,
+    FileConfig,
+    load_config,
+    parse_size,
+    setting_value,
+    shortened,
+)
 from codemods.discovery import repository_root
 from codemods.indexfile import dump_index
 from codemods.linking import FROM_CONFIG
@@ -45,27 +53,48 @@ def _parse_options(value: str | None, param: str = "--options") -> tuple[str, ..
     return names
 
 
-def _parse_worker_settings(
-    values: tuple[str, ...], param: str = "--worker-setting"
+def _worker_options(
+    settings: Sequence[tuple[str, OptionValue]],
 ) -> tuple[tuple[str, OptionValue], ...]:
-    """`task_ignore_result=true` -> (("ignore_result", True),): the task option it defaults."""
-    parsed = []
+    """(("task_ignore_result", True),) -> (("ignore_result", True),): the task option each
+    setting defaults. Raises ValueError naming a setting that defaults no task option."""
+    options = []
+    for name, value in settings:
+        option = FROM_CONFIG.get(name.strip())
+        if option is None:
+            raise ValueError(f"{name!r} is not one of {', '.join(sorted(FROM_CONFIG))}")
+        options.append((option, value))
+    return tuple(options)
+
+
+def _parse_worker_settings(values: tuple[str, ...]) -> tuple[tuple[str, OptionValue], ...]:
+    """`--worker-setting task_ignore_result=true` -> (("ignore_result", True),)."""
+    settings: list[tuple[str, OptionValue]] = []
     for item in values:
         name, sep, raw = item.partition("=")
-        option = FROM_CONFIG.get(name.strip())
-        if not sep or option is None:
-            known = ", ".join(sorted(FROM_CONFIG))
-            raise click.BadParameter(
-                f"{item!r}: expected NAME=VALUE with NAME one of {known}", param_hint=param
-            )
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        if not isinstance(value, str | int | float | bool) and value is not None:
-            raise click.BadParameter(f"{item!r}: the value must be a scalar", param_hint=param)
-        parsed.append((option, value))
-    return tuple(parsed)
+            if not sep:
+                raise ValueError("expected NAME=VALUE")
+            settings.extend(_worker_options([(name, setting_value(raw))]))
+        except ValueError as error:
+            raise click.BadParameter(
+                f"{shortened(item)}: {error}", param_hint="--worker-setting"
+            ) from None
+    return tuple(settings)
+
+
+def _configured_worker_settings(
+    ctx: click.Context, config: FileConfig
+) -> tuple[tuple[str, OptionValue], ...]:
+    try:
+        return _worker_options(config.worker_settings)
+    except ValueError as error:
+        click.echo(
+            f"celery-codemod: error: {config.path}: [tool.celery-codemod] worker-settings: {error}",
+            err=True,
+        )
+        ctx.exit(EXIT_USAGE)
+        raise  # unreachable: ctx.exit raises
 
 
 def _size(value: str | None) -> int | None:
@@ -73,8 +102,23 @@ def _size(value: str | None) -> int | None:
         return None
     size = parse_size(value)
     if size is None:
-        raise click.BadParameter(f"not a size: {value!r} (e.g. 10MB)", param_hint="--max-file-size")
+        raise click.BadParameter(
+            f"not a size from 1 byte to 8 EiB: {shortened(value)} (e.g. 10MB)",
+            param_hint="--max-file-size",
+        )
     return size
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer than exist)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _jobs(requested: int | None) -> int | None:
+    """More processes than cores only add memory and start-up time: at most one per core."""
+    return None if requested is None else min(requested, available_cores())
 
 
 def _config(ctx: click.Context) -> FileConfig:
@@ -134,7 +178,7 @@ def index_command(
         workers=paths or config.workers or (Path("."),),
         source_roots=source_roots or config.source_roots,
         exclude=exclude or config.exclude,
-        worker_defaults=_parse_worker_settings(config.worker_settings, "worker-settings"),
+        worker_defaults=_configured_worker_settings(ctx, config),
     )
     if app_spec:
         from codemods import live
@@ -249,7 +293,7 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
-    help="Processes that scan files (default: one per core).",
+    help="Processes that scan files (default and maximum: one per core).",
 )
 @click.option(
     "--cache-dir",
@@ -311,9 +355,13 @@ def fix_command(
         options=options,
         exclude=exclude or config.exclude,
         worker_defaults=_parse_worker_settings(worker_settings)
-        or _parse_worker_settings(config.worker_settings, "worker-settings"),
-        max_file_size=_size(max_file_size) or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
-        jobs=jobs or config.jobs,
+        or _configured_worker_settings(ctx, config),
+        max_file_size=next(
+            size
+            for size in (_size(max_file_size), config.max_file_size, DEFAULT_MAX_FILE_SIZE)
+            if size is not None
+        ),
+        jobs=_jobs(jobs or config.jobs),
         cache_dir=None if no_cache else cache_dir or config.cache_dir or default_cache_dir(),
     )
     code = fix(

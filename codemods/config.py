@@ -6,9 +6,12 @@ configuration error (exit 2) whose message names the key and the file.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +20,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-from codemods.model import DIAGNOSTIC_CODES
+from codemods.model import DIAGNOSTIC_CODES, OptionValue
 
 SEVERITIES = ("error", "warning", "info", "off")
 
 
-SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*$", re.IGNORECASE)
+# At most 30 digits: anything longer is far beyond MAX_SIZE anyway.
+SIZE = re.compile(r"^\s*(\d{1,30}(?:\.\d{1,30})?)\s*([KMG]i?B|B)?\s*$", re.IGNORECASE)
+MAX_SIZE = 2**63 - 1
 SIZE_UNITS = {
     "b": 1,
     "kb": 1000,
@@ -34,14 +39,66 @@ SIZE_UNITS = {
 }
 
 
-def parse_size(text: str | int) -> int | None:
-    """Bytes from `1048576`, `"10MB"`, `"512 KiB"`; None when it is not a size."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text if text >= 0 else None
-    match = SIZE.match(str(text))
-    if match is None:
+def parse_size(text: object) -> int | None:
+    """Bytes from `1048576`, `"10MB"`, `"512 KiB"`; None when it is not a size of at least one
+    byte (nor more than 8 EiB)."""
+    if isinstance(text, bool):
         return None
-    return int(float(match.group(1)) * SIZE_UNITS[(match.group(2) or "b").lower()])
+    if isinstance(text, int):
+        size = text
+    elif isinstance(text, str | float):
+        match = SIZE.match(str(text))
+        if match is None:
+            return None
+        size = int(Decimal(match.group(1)) * SIZE_UNITS[(match.group(2) or "b").lower()])
+    else:
+        return None
+    return size if 0 < size <= MAX_SIZE else None
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """`text` as a repr short enough for a one-line message."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+class SettingError(ValueError):
+    """A worker setting's value that cannot be used; the message says why."""
+
+
+def _reject_constant(name: str) -> float:
+    raise SettingError(f"{name} is not a value a setting can have")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise SettingError(f"{text} is not a finite number")
+    return value
+
+
+def setting_value(raw: str) -> OptionValue:
+    """A `NAME=VALUE` setting's value: JSON when it reads as JSON (`true`, `5`, `"x"`), else the
+    text itself (`json`). Raises SettingError for what cannot be a setting's value."""
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite)
+    except SettingError:
+        raise
+    except json.JSONDecodeError:
+        return raw
+    except ValueError:  # an integer of thousands of digits
+        raise SettingError("the number has too many digits") from None
+    except RecursionError:
+        raise SettingError("nested too deeply") from None
+    return scalar_setting(value)
+
+
+def scalar_setting(value: object) -> OptionValue:
+    """`value` when a setting can have it (a string, a finite number, a boolean, null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SettingError(f"{value} is not a finite number")
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise SettingError("the value must be a string, a number, true, false or null")
 
 
 class ConfigError(Exception):
@@ -59,7 +116,8 @@ class FileConfig:
     options: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
     split_depth: int | None = None
-    worker_settings: tuple[str, ...] = ()
+    # (Celery setting, value) pairs, from a table or from "NAME=VALUE" strings.
+    worker_settings: tuple[tuple[str, OptionValue], ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
     strict: bool | None = None
     jobs: int | None = None
@@ -82,9 +140,12 @@ def load_config(start: Path | None = None) -> FileConfig:
         return FileConfig()
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
         raise ConfigError(f"{path}: cannot read ({error})") from None
-    table = document.get("tool", {}).get("celery-codemod")
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool: expected a table, not {type(tool).__name__}")
+    table = tool.get("celery-codemod")
     if table is None:
         return FileConfig()
     return parse_table(table, path)
@@ -157,21 +218,16 @@ def parse_table(table: Any, path: Path) -> FileConfig:
     )
     for code in severity:
         _expect(code in DIAGNOSTIC_CODES, path, f"severity.{code}", "a diagnostic code")
-    settings = table.get("worker-settings", {})
-    if isinstance(settings, dict):
-        _expect(
-            all(isinstance(v, str | int | float | bool) for v in settings.values()),
-            path,
-            "worker-settings",
-            "a table of Celery settings to scalar values",
-        )
-        worker_settings = tuple(f"{k}={_toml_scalar(v)}" for k, v in settings.items())
-    else:
-        worker_settings = _strings(settings, path, "worker-settings")
+    worker_settings = _worker_settings(table.get("worker-settings", {}), path)
     max_file_size = None
     if "max-file-size" in table:
         max_file_size = parse_size(table["max-file-size"])
-        _expect(max_file_size is not None, path, "max-file-size", 'a size such as "10MB"')
+        _expect(
+            max_file_size is not None,
+            path,
+            "max-file-size",
+            'a size from 1 byte to 8 EiB, such as "10MB"',
+        )
     cache_dir = table.get("cache-dir")
     _expect(cache_dir is None or isinstance(cache_dir, str), path, "cache-dir", "a path")
     return FileConfig(
@@ -191,9 +247,26 @@ def parse_table(table: Any, path: Path) -> FileConfig:
     )
 
 
-def _toml_scalar(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return str(value)
+def _worker_settings(value: Any, path: Path) -> tuple[tuple[str, OptionValue], ...]:
+    """A table of settings to values, or a list of "NAME=VALUE" strings, as typed pairs."""
+    key = "worker-settings"
+    pairs: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        for item in _strings(value, path, key):
+            name, sep, raw = item.partition("=")
+            _expect(bool(sep), path, key, f"NAME=VALUE strings, not {shortened(item)}")
+            try:
+                pairs.append((name.strip(), setting_value(raw)))
+            except SettingError as error:
+                raise ConfigError(
+                    f"{path}: [tool.celery-codemod] {key}: {shortened(item)}: {error}"
+                ) from None
+    settings = []
+    for name, raw_value in pairs:
+        try:
+            settings.append((name, scalar_setting(raw_value)))
+        except SettingError as error:
+            raise ConfigError(f"{path}: [tool.celery-codemod] {key}.{name}: {error}") from None
+    return tuple(settings)

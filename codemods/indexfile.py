@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from codemods import __version__
@@ -24,16 +25,26 @@ def index_document(index: TaskIndex) -> dict[str, Any]:
 
 
 def dump_index(index: TaskIndex) -> str:
-    return json.dumps(index_document(index), indent=2) + "\n"
+    return json.dumps(index_document(index), indent=2, allow_nan=False) + "\n"
+
+
+def _copyable(value: OptionValue) -> bool:
+    """JSON has no NaN or infinity (and no call could be given them as a literal); Python reads
+    no integer of more than 4,300 digits back."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return not isinstance(value, int) or value.bit_length() < 14_000
 
 
 def _task_json(task: TaskDef) -> dict[str, Any]:
+    options = {k: v for k, v in task.options.items() if _copyable(v)}
+    unresolved = [*task.unresolved_options, *(k for k in task.options if k not in options)]
     data: dict[str, Any] = {
         "name": task.name,
         "path": task.path,
         "line": task.line,
-        "options": dict(task.options),
-        "unresolved_options": list(task.unresolved_options),
+        "options": options,
+        "unresolved_options": unresolved,
     }
     if task.signature is not None:
         sig = task.signature
@@ -49,12 +60,36 @@ def _task_json(task: TaskDef) -> dict[str, Any]:
     return data
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> float:
+    raise _NotFinite(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(f"{text} is too large for a number")
+    return value
+
+
 def load_index(text: str, *, path: str) -> tuple[TaskDef, ...]:
     """Tasks from an index file's text. Raises IndexFileError naming `path` and the cause."""
     try:
-        document = json.loads(text)
+        document = json.loads(
+            text.removeprefix("\ufeff"), parse_constant=_reject_constant, parse_float=_finite
+        )
     except json.JSONDecodeError as error:
         raise IndexFileError(f"{path}: not valid JSON ({error})") from None
+    except _NotFinite as error:
+        raise IndexFileError(f"{path}: not valid JSON ({error})") from None
+    except ValueError as error:  # an integer of thousands of digits
+        reason = str(error).split(";")[0]
+        raise IndexFileError(f"{path}: not usable JSON ({reason})") from None
+    except RecursionError:
+        raise IndexFileError(f"{path}: not usable JSON (nested too deeply)") from None
     if not isinstance(document, dict):
         raise IndexFileError(f"{path}: expected a JSON object with 'version' and 'tasks'")
     version = document.get("version")

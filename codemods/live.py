@@ -2,20 +2,26 @@
 
 This is ground truth for what static reading cannot see (tasks made in loops, options computed at
 import time). It imports and runs the project's code, so it is only done when asked
-(`celery-codemod index --app pkg.module:app`).
+(`celery-codemod index --app pkg.module:app`), and in a child process: the project's code may call
+`sys.exit()` or `os._exit()`, print to stdout or leave threads behind, and none of that may end
+or garble this run.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from codemods.indexfile import IndexFileError, dump_index, load_index
 from codemods.linking import TASK_OPTIONS, merge_tasks
 from codemods.model import OptionValue, Signature, TaskDef, TaskIndex
 
@@ -44,6 +50,10 @@ def load_app(spec: str, source_roots: Sequence[Path] = ()) -> Any:
     with _import_path(source_roots):
         try:
             module = importlib.import_module(module_name)
+        except SystemExit as stop:
+            raise LiveAppError(
+                f"importing {module_name!r} called sys.exit({stop.code!r})"
+            ) from None
         except Exception as error:
             raise LiveAppError(
                 f"cannot import {module_name!r}: {type(error).__name__}: {error}"
@@ -101,7 +111,37 @@ def _where(task: Any) -> tuple[str, int]:
 
 
 def live_index(spec: str, source_roots: Sequence[Path] = ()) -> TaskIndex:
-    """Every task the app registers (Celery's own `celery.*` excepted), as the index has them."""
+    """Every task the app registers (Celery's own `celery.*` excepted), as the index has them.
+
+    The app is imported in a child process; what it prints goes to stderr. Raises LiveAppError
+    when the import fails or ends the process.
+    """
+    with tempfile.TemporaryDirectory(prefix="celery-codemod-") as folder:
+        answer = Path(folder) / "answer.json"
+        command = [sys.executable, "-m", "codemods.live", spec, str(answer)]
+        completed = subprocess.run(
+            [*command, *map(str, source_roots)], capture_output=True, check=False
+        )
+        sys.stderr.write(completed.stdout.decode("utf-8", "replace"))
+        sys.stderr.write(completed.stderr.decode("utf-8", "replace"))
+        sys.stderr.flush()
+        try:
+            reply = json.loads(answer.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise LiveAppError(
+                f"importing {spec.partition(':')[0]!r} ended the process (exit code "
+                f"{completed.returncode}) before the registry could be read"
+            ) from None
+    if "error" in reply:
+        raise LiveAppError(str(reply["error"]))
+    try:
+        return merge_tasks(load_index(json.dumps(reply["index"]), path="the live registry"))
+    except IndexFileError as error:
+        raise LiveAppError(str(error)) from None
+
+
+def _registry_in_this_process(spec: str, source_roots: Sequence[Path]) -> TaskIndex:
+    """What `live_index` reads, in the process that imports the app (the child)."""
     app = load_app(spec, source_roots)
     with _import_path(source_roots):
         app.loader.import_default_modules()
@@ -145,3 +185,27 @@ def compare(static: TaskIndex, live: TaskIndex, options: Sequence[str]) -> list[
                     "live registry"
                 )
     return lines
+
+
+def _child(arguments: Sequence[str]) -> int:
+    """`python -m codemods.live SPEC ANSWER [SOURCE_ROOT...]`: write the registry, or the error,
+    as JSON into ANSWER. The app's output goes to stderr, so that nothing else needs stdout."""
+    spec, answer, *roots = arguments
+    sys.stdout = sys.stderr
+    try:
+        index = _registry_in_this_process(spec, [Path(r) for r in roots])
+        reply: dict[str, object] = {"index": json.loads(dump_index(index))}
+    except LiveAppError as error:
+        reply = {"error": str(error)}
+    except SystemExit as stop:
+        reply = {"error": f"the app called sys.exit({stop.code!r}) while its tasks were loaded"}
+    except Exception as error:
+        reply = {
+            "error": f"reading the registry of {spec!r} failed: {type(error).__name__}: {error}"
+        }
+    Path(answer).write_text(json.dumps(reply), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
