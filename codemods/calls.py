@@ -9,7 +9,7 @@
 
 NAME is read as written (a literal, a constant, an f-string of constants); it is looked up later
 against the index (plan.py), so this module needs no index and its output can be cached by file
-content.
+content. Whether a call's result may be read is resultflow.py's answer.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from codemods.astutil import dotted_name, final_name, literal_value
 from codemods.model import NOT_LITERAL, CallSite, DictExpr, ScannedCalls, ValueExpr
+from codemods.resultflow import ResultFlow, may_read
 from codemods.symbols import ModuleReader
 
 # Celery.send_task's parameters in order, so that positional arguments map to names.
@@ -40,11 +41,6 @@ CELERY_SIGNATURES = frozenset(
 )  # fmt: skip
 SIGNATURE_METHODS = frozenset({"signature", "subtask", "Signature"})
 PARTIAL = "functools.partial"
-# Attributes of an AsyncResult that need the stored result.
-RESULT_READS = frozenset(
-    {"get", "wait", "ready", "result", "successful", "failed", "state", "status", "info",
-     "traceback", "collect", "join", "then"}
-)  # fmt: skip
 # Final callee names that can start a task by name; aliases of send_task are added per file.
 BASE_CALLEES = frozenset({"send_task", "partial", *SIGNATURE_METHODS})
 
@@ -109,8 +105,14 @@ def candidate_nodes(tree: ast.AST, callees: Collection[str]) -> dict[str, list[a
 
 
 def scan_calls(
-    tree: ast.Module, source_lines: list[str], *, module: str = "", is_package: bool = False
+    tree: ast.Module,
+    source_lines: list[str],
+    *,
+    module: str = "",
+    is_package: bool = False,
+    flow: ResultFlow | None = None,
 ) -> ScannedCalls:
+    """The file's call sites. `flow`, when given, is the module's result flow, already read."""
     reader = _CallReader(tree, module, is_package)
     reader.visit(tree)
     callees = BASE_CALLEES | reader.aliases_used
@@ -124,18 +126,33 @@ def scan_calls(
                 continue
             line_text = source_lines[site.line - 1] if site.line <= len(source_lines) else ""
             ignore = parse_ignore(line_text)
+            if site.kind != "beat" and flow is None:
+                flow = ResultFlow(tree, module, is_package)
             sites.append(
                 replace(
                     site,
                     ordinal=ordinal,
-                    # Only send_task returns an AsyncResult; a signature is a dict-like spec.
-                    result_read=site.kind == "send_task" and id(node) in reader.read_results,
+                    result_read=site.kind != "beat" and _result_may_be_read(flow, site, node),
                     ignore_all=ignore is not None and ignore[0],
                     ignored=ignore[1] if ignore is not None else frozenset(),
                 )
             )
     lines = {"call": tuple(c.lineno for c in calls), "dict": tuple(d.lineno for d in dicts)}
     return ScannedCalls(tuple(sorted(sites, key=lambda s: (s.line, s.kind))), callees, lines)
+
+
+def _result_may_be_read(flow: ResultFlow | None, site: CallSite, node: ast.expr) -> bool:
+    """Whether the result of what `node` starts may be read: then ignore_result must stay off.
+
+    send_task returns the result; a signature or a partial starts the task when applied, and
+    its result is followed from there (a chord header's result is always read)."""
+    assert flow is not None
+    try:
+        if site.kind == "send_task":
+            return may_read(flow.result_uses(node))
+        return may_read(flow.signature_uses(node))
+    except RecursionError:
+        return True  # too deeply nested to follow: it may be read
 
 
 def _sequence_length(node: ast.expr | None) -> int | None:
@@ -176,90 +193,21 @@ class _CallReader(ModuleReader):
         self.beat_entries: list[ast.Dict] = []
         self.sites: dict[ast.expr, CallSite] = {}
         self.aliases_used: frozenset[str] = frozenset()
-        # Local names bound to `x.send_task`, and to a task call's result, per scope.
+        # Local names bound to `x.send_task`, per scope.
         self._aliases: dict[int, set[str]] = {}
-        self._results: dict[tuple[int, str], ast.Call] = {}
-        self.read_results: set[int] = set()
         self._fstring_depth = 0
 
     def _scope_key(self) -> int:
         return id(self._scopes[-1]) if self._scopes else 0
 
-    # -- bookkeeping: aliases, results ---------------------------------------------------------
+    # -- bookkeeping: aliases -------------------------------------------------------------------
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
             value = node.value
             if isinstance(value, ast.Attribute) and value.attr == "send_task":
-                self._aliases.setdefault(self._scope_key(), set()).add(name)
-            elif isinstance(value, ast.Call):
-                self._results[(self._scope_key(), name)] = value
-        elif any(isinstance(t, ast.Attribute | ast.Subscript) for t in node.targets):
-            self._escapes(node.value)  # self.result = send_task(...): read who knows where
+                self._aliases.setdefault(self._scope_key(), set()).add(node.targets[0].id)
         self.generic_visit(node)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if isinstance(node.target, ast.Name) and isinstance(node.value, ast.Call):
-            self._results[(self._scope_key(), node.target.id)] = node.value
-        elif isinstance(node.target, ast.Attribute | ast.Subscript):
-            self._escapes(node.value)
-        self.generic_visit(node)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr in RESULT_READS:
-            self._mark(node.value)
-        self.generic_visit(node)
-
-    def _mark(self, node: ast.expr | None) -> None:
-        """The value of `node` is a task call's result that may be read."""
-        if isinstance(node, ast.Call):
-            self.read_results.add(id(node))
-        elif isinstance(node, ast.Name):
-            call = self._results.get((self._scope_key(), node.id))
-            if call is not None:
-                self.read_results.add(id(call))
-
-    def _escapes(self, node: ast.expr | None) -> None:
-        """A result that leaves the expression it was made in (returned, yielded, stored on an
-        object, passed to a call, collected in a container) may be waited on elsewhere."""
-        self._mark(node.value if isinstance(node, ast.Starred) else node)
-
-    def visit_Return(self, node: ast.Return) -> None:
-        self._escapes(node.value)
-        self.generic_visit(node)
-
-    def visit_Yield(self, node: ast.Yield) -> None:
-        self._escapes(node.value)
-        self.generic_visit(node)
-
-    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
-        self._escapes(node.value)
-        self.generic_visit(node)
-
-    def _visit_display(self, node: ast.AST) -> None:
-        for element in getattr(node, "elts", ()):
-            self._escapes(element)
-        self.generic_visit(node)
-
-    visit_List = _visit_display
-    visit_Tuple = _visit_display
-    visit_Set = _visit_display
-
-    def _visit_scope_that_returns(self, node: ast.AST) -> None:
-        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp):
-            self._escapes(node.elt)
-        elif isinstance(node, ast.DictComp):
-            self._escapes(node.value)
-        elif isinstance(node, ast.Lambda):
-            self._escapes(node.body)
-        self._visit_scoped_expression(node)
-
-    visit_ListComp = _visit_scope_that_returns
-    visit_SetComp = _visit_scope_that_returns
-    visit_GeneratorExp = _visit_scope_that_returns
-    visit_DictComp = _visit_scope_that_returns
-    visit_Lambda = _visit_scope_that_returns
 
     def _is_alias(self, name: str) -> bool:
         if name in self._aliases.get(self._scope_key(), ()):
@@ -269,8 +217,6 @@ class _CallReader(ModuleReader):
     # -- candidates ----------------------------------------------------------------------------
 
     def visit_Dict(self, node: ast.Dict) -> None:
-        for value in node.values:
-            self._escapes(value)
         keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
         if has_task_key(node):
             self.beat_entries.append(node)
@@ -280,8 +226,6 @@ class _CallReader(ModuleReader):
 
     def visit_Call(self, node: ast.Call) -> None:
         self.calls.append(node)
-        for argument in (*node.args, *(k.value for k in node.keywords)):
-            self._escapes(argument)  # results.append(send_task(...)), wait(send_task(...))
         site = self._read_call(node)
         if site is not None:
             self.sites[node] = replace(site, in_fstring=self._fstring_depth > 0)

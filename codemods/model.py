@@ -298,6 +298,62 @@ class ScannedCalls:
 
 
 @dataclass(frozen=True, slots=True)
+class ResultUse:
+    """One place a task's result (or its id) reaches, and what happens there.
+
+    `kind` is an evidence kind: "discarded", "read", "canvas-read", "chord-header",
+    "result-escapes", "id-escapes", "read-by-id", "explicit-false" or "dynamic-call"; `detail`
+    says how ("get", "returned", "passed to a call", ...). `eager`: the task runs in the caller
+    (`.apply()`), whose result needs no backend.
+    """
+
+    line: int
+    kind: str
+    detail: str = ""
+    eager: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStart:
+    """An expression that starts a task, and every place its result reaches.
+
+    The task is known by name (`task`, as written: `send_task`, name-based signatures, the
+    registry), by the dotted name of the task object (`target`: `add.delay()` with `add`
+    imported from `proj.tasks` is "proj.tasks.add"), or not at all (`dynamic` says why).
+    `how`: "send_task", "delay", "apply_async", "apply", "signature" (a signature applied or put
+    in a canvas), "reference" (the task object itself is passed on: `uses` says where).
+    `receiver`: for `send_task`, the dotted name of the object it is called on.
+    """
+
+    line: int
+    how: str
+    task: ValueExpr | None = None
+    target: str = ""
+    dynamic: str = ""
+    receiver: str = ""
+    uses: tuple[ResultUse, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResultFacts:
+    """What one module does with task results, as written (names are looked up later).
+
+    `id_reads`: results made from an id the module did not get from a start it can see
+    (`AsyncResult(task_id)`, `app.AsyncResult(...)`, `t.AsyncResult(...)`,
+    `GroupResult.restore(...)`) and then read: (line, dotted name of the receiver or "").
+    `eager`: the module sets `task_always_eager` (or `CELERY_TASK_ALWAYS_EAGER`) to True.
+    `apps`: (dotted name, line) of the Celery apps made here; `backends`: (setting, line) of the
+    result-backend settings written here.
+    """
+
+    starts: tuple[TaskStart, ...] = ()
+    id_reads: tuple[tuple[int, str], ...] = ()
+    eager: bool = False
+    apps: tuple[tuple[str, int], ...] = ()
+    backends: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class FileScan:
     """One file's scan. `facts` is None for a file without hints (it was not parsed)."""
 
@@ -306,3 +362,5 @@ class FileScan:
     calls: ScannedCalls | None = None
     problem: Diagnostic | None = None
     digest: bytes = b""  # of the content scanned, for the cache
+    # What the module does with task results (`results`); None when the file was not parsed.
+    results: ResultFacts | None = None

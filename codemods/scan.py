@@ -16,6 +16,7 @@ from codemods.files import content_digest, display_path, read_source
 from codemods.index import index_tree
 from codemods.model import Diagnostic, FileScan, Severity
 from codemods.report import internal_error
+from codemods.resultflow import ResultFlow
 from codemods.rewrite import parse_error, source_lines
 
 # Bytes a file must contain to be worth parsing. Pass 1 needs the declarations and the modules
@@ -24,6 +25,9 @@ from codemods.rewrite import parse_error, source_lines
 # `Task` class-based tasks and task_cls, `elery` the apps and their settings.
 DECLARATION_HINTS = (b"task", b"Task", b"elery")
 CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
+# What starts a task or reads a result (`results`): calls by import, canvases, reads by id.
+RESULT_HINTS = (b"delay", b"apply_async", b".apply(", b"AsyncResult", b"GroupResult", b".s(",
+                b".si(", b"chord", b"chain", b"group")  # fmt: skip
 
 
 def has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:
@@ -62,6 +66,7 @@ def scan_file(
         force
         or wants_calls
         or has_hint(data, DECLARATION_HINTS)
+        or has_hint(data, RESULT_HINTS)
         or (path.name == "__init__.py" and b"import" in data)
     ):
         return FileScan(display, digest=content)
@@ -74,10 +79,12 @@ def scan_file(
         return FileScan(display, problem=parse_error(display, error), digest=content)
     try:
         facts = index_tree(tree, path=display, module=module, is_package=is_package)
+        flow = ResultFlow(tree, module, is_package)
         calls = None
         if wants_calls:
             lines = source_lines(source.text)
-            calls = scan_calls(tree, lines, module=module, is_package=is_package)
+            calls = scan_calls(tree, lines, module=module, is_package=is_package, flow=flow)
+        results = flow.scan(tree)
     except RecursionError:
         too_deep = Diagnostic(
             display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse"
@@ -85,4 +92,4 @@ def scan_file(
         return FileScan(display, problem=too_deep, digest=content)
     except Exception as error:
         return FileScan(display, problem=internal_error(display, error), digest=content)
-    return FileScan(display, facts, calls, digest=content)
+    return FileScan(display, facts, calls, digest=content, results=results)

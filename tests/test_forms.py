@@ -581,7 +581,9 @@ def test_result_read_keeps_ignore_result_out(source: str) -> None:
 
 
 def test_result_id_is_not_a_read() -> None:
-    after, codes = rewrite(WORKER, "r = app.send_task('proj.tasks.add', [1, 2])\nprint(r.id)\n")
+    after, codes = rewrite(
+        WORKER, "def f():\n    r = app.send_task('proj.tasks.add', [1, 2])\n    print(r.id)\n"
+    )
     assert "ignore_result=True" in after
     assert codes == []
 
@@ -621,10 +623,20 @@ def test_a_result_that_is_dropped_or_only_its_id_read_gets_ignore_result(source:
     assert codes == []
 
 
-def test_a_returned_partial_is_not_a_result() -> None:
+def test_a_returned_partial_may_be_called_and_its_result_read() -> None:
     after, codes = rewrite(
         WORKER,
         "import functools\ndef f():\n    return functools.partial(app.send_task, 'proj.tasks.add')\n",
+    )
+    assert "ignore_result" not in after
+    assert [c for _, c in codes] == ["result-ignored"]
+
+
+def test_a_partial_called_here_whose_result_is_dropped_gets_ignore_result() -> None:
+    after, codes = rewrite(
+        WORKER,
+        "import functools\ndef f():\n    start = functools.partial(app.send_task, 'proj.tasks.add')\n"
+        "    start(args=[1, 2])\n",
     )
     assert "ignore_result=True" in after
     assert codes == []

@@ -172,7 +172,7 @@ FORMS = (
     "cb = lambda: CALL",
     "out = [CALL for item in items]",
     "out = {'k': CALL}",
-    "y = CALL if ready else None",
+    "maybe = CALL if ready else None",
     "h: Handle = CALL",
     "print(CALL, file=log)",
     "CALL; other = 1",
@@ -441,19 +441,44 @@ def calls_in_fstrings(tree: ast.AST) -> set[int]:
     }
 
 
+def _module_or_class_level(tree: ast.AST) -> set[int]:
+    """Assignments and walruses whose names are bound at module or class level (the innermost
+    def or class around them is a class, or there is none), where other code can reach them."""
+    found: set[int] = set()
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and not in_function:
+            found.add(id(node))
+        inner = in_function
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            inner = True
+        elif isinstance(node, ast.ClassDef):  # a class attribute, even in a function
+            inner = False
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
 def result_reads(tree: ast.AST) -> set[int]:
-    """The calls whose result may be read: `CALL.get()`, or the result leaves the expression it
-    was made in (returned, yielded, stored on an object, passed to a call, collected in a
-    container or comprehension, a lambda's value), as README.md's table says."""
+    """The calls whose result may be read, as README.md's table says: any attribute but `id`
+    (`CALL.get()`, `CALL.children`), or the result leaves the expression it was made in
+    (returned, yielded, stored on an object or in a module-level or class-level name, passed to a
+    call other than print(), collected in a container or comprehension, a lambda's value, a
+    default argument, used as a context manager). No generated name bound to a result is read."""
     reads = set()
+    outer = _module_or_class_level(tree)
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and node.attr == "get") or (
+        if (isinstance(node, ast.Attribute) and node.attr != "id") or (
             isinstance(node, ast.Return | ast.Yield | ast.YieldFrom) and node.value is not None
         ):
             reads.add(id(node.value))
         elif isinstance(node, ast.Lambda):
             reads.add(id(node.body))
-        elif isinstance(node, ast.Call):
+        elif isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id == "print"
+        ):
             reads.update(id(a.value if isinstance(a, ast.Starred) else a) for a in node.args)
             reads.update(id(k.value) for k in node.keywords)
         elif isinstance(node, ast.List | ast.Tuple | ast.Set):
@@ -464,12 +489,20 @@ def result_reads(tree: ast.AST) -> set[int]:
             reads.add(id(node.elt))
         elif isinstance(node, ast.DictComp):
             reads.add(id(node.value))
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if node.value is not None and any(
-                isinstance(t, ast.Attribute | ast.Subscript) for t in targets
+        elif isinstance(node, ast.withitem):
+            reads.add(id(node.context_expr))
+        elif isinstance(node, ast.arguments):
+            reads.update(id(d) for d in (*node.defaults, *node.kw_defaults) if d is not None)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
+            targets = [node.target] if not isinstance(node, ast.Assign) else node.targets
+            if node.value is not None and (
+                id(node) in outer
+                or any(isinstance(t, ast.Attribute | ast.Subscript) for t in targets)
             ):
                 reads.add(id(node.value))
+    for node in ast.walk(tree):  # `CALL if ready else None` is the call where its value goes
+        if isinstance(node, ast.IfExp) and id(node) in reads:
+            reads.update((id(node.body), id(node.orelse)))
     return reads
 
 
