@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import ast
 
-from codemods.astutil import (
-    dotted_name,
-    global_rebinds,
-    iter_module_statements,
-    star_imports,
-)
+from codemods.astutil import dotted_name, iter_module_statements, star_imports
+from codemods.bindings import read_bindings, read_exports
 from codemods.model import (
     AppFacts,
     ClassFacts,
@@ -28,7 +24,8 @@ from codemods.model import (
     Signature,
     ValueExpr,
 )
-from codemods.symbols import ModuleReader, module_constants
+from codemods.settings import read_settings
+from codemods.symbols import ModuleReader
 
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 PARTIAL = frozenset({"functools.partial"})
@@ -55,22 +52,40 @@ def index_tree(
         classes=tuple(reader.classes),
         registered=tuple(reader.registered),
         wrappers=tuple(reader.wrappers),
-        constants=reader.constants,
         aliases={prefix + local: target for local, target in reader.imports.items()},
         star_imports=reader.stars,
         django_settings=reader.django_settings,
+        bindings=read_bindings(tree, module, is_package, reader.imports),
+        exports=read_exports(tree),
     )
 
 
 def signature_of(node: ast.FunctionDef | ast.AsyncFunctionDef, bind: bool) -> Signature:
+    """The function's signature as a task is called: without `self` when bound."""
+    signature = _signature_as_written(node)
+    return bound_signature(signature) if bind else signature
+
+
+def bound_signature(signature: Signature) -> Signature:
+    """The signature a `bind=True` task is called with: its first parameter is the task."""
+    if not signature.positional:
+        return signature  # `def f(*args)`: the task goes into args
+    return Signature(
+        positional=signature.positional[1:],
+        required=max(0, signature.required - 1),
+        varargs=signature.varargs,
+        keyword_only=signature.keyword_only,
+        varkw=signature.varkw,
+        positional_only=max(0, signature.positional_only - 1),
+        required_keyword_only=signature.required_keyword_only,
+    )
+
+
+def _signature_as_written(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Signature:
     args = node.args
     positional = [a.arg for a in (*args.posonlyargs, *args.args)]
     positional_only = len(args.posonlyargs)
     required = len(positional) - len(args.defaults)
-    if bind and positional:
-        positional = positional[1:]
-        positional_only = max(0, positional_only - 1)
-        required = max(0, required - 1)
     required_kw = tuple(
         a.arg
         for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
@@ -96,7 +111,6 @@ class _ModuleReader(ModuleReader):
         super().__init__(tree, module, is_package)
         self.path = path
         self.stars = star_imports(tree, module, is_package)
-        self.constants = module_constants(tree, module, self.imports, global_rebinds(tree))
         self.declared: list[DeclaredTask] = []
         self.apps: list[AppFacts] = []
         self.classes: list[ClassFacts] = []
@@ -131,6 +145,50 @@ class _ModuleReader(ModuleReader):
                     self._assignment(target, node.value)
             elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
                 self._module_call(node.value)
+        # Settings follow Python's binding rules: one set under a branch is not certain.
+        for receiver, key, value in read_settings(tree.body, self.setting, self.imports):
+            self.apps.append(AppFacts(receiver, False, ((key, value),)))
+
+    def setting(self, node: ast.stmt) -> list[tuple[str, str, ValueExpr]]:
+        """The app settings one simple statement makes: (app, setting or "**", value)."""
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found = []
+            for target in targets:
+                parts = dotted_name(target)
+                if parts is None or len(parts) < 2:
+                    continue
+                receiver = self.qualified(ast.Name(parts[0]))
+                if receiver is None:
+                    continue
+                if len(parts) == 3 and parts[1] == "conf":  # app.conf.task_ignore_result = True
+                    found.append((receiver, parts[2], self.value(node.value)))
+                elif len(parts) == 2 and parts[1] == "Task":  # app.Task = CustomTask
+                    base = self.qualified(node.value)
+                    if base is not None:
+                        found.append((receiver, "task_cls", Ref(base)))
+            return found
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+            return []
+        call = node.value
+        func = dotted_name(call.func)
+        if func is None:
+            return []
+        receiver = self.qualified(ast.Name(func[0]))
+        if receiver is None:
+            return []
+        if func[-1] in CONF_UPDATE and len(func) >= 3 and func[-2] == "conf":
+            settings, splats = self.keywords(call)
+            if call.args:
+                splats.append((ast.unparse(call.args[0]), self.value(call.args[0])))
+            items = [(receiver, key, value) for key, value in settings]
+            items += [(receiver, "**", splat) for _, splat in splats]
+            return items
+        if func[-1] == "config_from_object" and len(func) == 2 and call.args:
+            settings, _ = self.keywords(call)
+            settings.append(("config_from_object", self.value(call.args[0])))
+            return [(receiver, key, value) for key, value in settings]
+        return []
 
     def _assignment(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name) and isinstance(value, ast.Call):
@@ -153,41 +211,12 @@ class _ModuleReader(ModuleReader):
                 # fast_task = app.task(queue="fast"): a decorator with fixed options.
                 options, _ = self.keywords(value)
                 self.wrappers.append(DecoratorWrapper(self.own(target.id), callee, tuple(options)))
-            return
-        parts = dotted_name(target)
-        if parts is None or len(parts) < 2:
-            return
-        receiver = self.qualified(ast.Name(parts[0]))
-        if receiver is None:
-            return
-        if len(parts) == 3 and parts[1] == "conf":  # app.conf.task_ignore_result = True
-            self.apps.append(AppFacts(receiver, False, ((parts[2], self.value(value)),)))
-        elif len(parts) == 2 and parts[1] == "Task":  # app.Task = CustomTask
-            base = self.qualified(value)
-            if base is not None:
-                self.apps.append(AppFacts(receiver, False, (("task_cls", Ref(base)),)))
 
     def _module_call(self, call: ast.Call) -> None:
         func = dotted_name(call.func)
         if func is None:
             return
-        if func[-1] in CONF_UPDATE and len(func) >= 3 and func[-2] == "conf":
-            receiver = self.qualified(ast.Name(func[0]))
-            settings, splats = self.keywords(call)
-            if call.args:
-                splats.append((ast.unparse(call.args[0]), self.value(call.args[0])))
-            items = list(settings)
-            for _, splat in splats:
-                items.append(("**", splat))
-            if receiver is not None:
-                self.apps.append(AppFacts(receiver, False, tuple(items)))
-        elif func[-1] == "config_from_object" and len(func) == 2 and call.args:
-            receiver = self.qualified(ast.Name(func[0]))
-            settings, _ = self.keywords(call)
-            settings.append(("config_from_object", self.value(call.args[0])))
-            if receiver is not None:
-                self.apps.append(AppFacts(receiver, False, tuple(settings)))
-        elif (
+        if (
             func[-1] == "setdefault"
             and len(call.args) == 2
             and isinstance(call.args[0], ast.Constant)
@@ -219,6 +248,9 @@ class _ModuleReader(ModuleReader):
         options = [(k, v) for k, v in named if k not in ("name", "base", "bind")]
         keywords = dict(named)
         base = keywords.get("base")
+        # A decorator between this one and the `def` (`@app.task` over `@with_session`) makes
+        # the task from what it returns, whose signature the `def` does not show.
+        innermost = decorator is node.decorator_list[-1]
         self.declared.append(
             DeclaredTask(
                 module=self.module,
@@ -230,7 +262,8 @@ class _ModuleReader(ModuleReader):
                 options=tuple(options),
                 splats=tuple(splats),
                 base=base.name if isinstance(base, Ref) else None,
-                signature=signature_of(node, keywords.get("bind") is True),
+                signature=_signature_as_written(node) if innermost else None,
+                bind=keywords.get("bind"),
             )
         )
 

@@ -14,8 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from codemods.index import bound_signature
 from codemods.model import (
     NOT_LITERAL,
+    Alternatives,
     ClassFacts,
     DeclaredTask,
     DecoratorWrapper,
@@ -31,7 +33,7 @@ from codemods.model import (
     TaskIndex,
     ValueExpr,
 )
-from codemods.symbols import SymbolTable
+from codemods.symbols import SymbolTable, Unresolved
 
 SHARED_TASK = frozenset({"celery.shared_task", "celery.app.shared_task"})
 CELERY_TASK_CLASSES = frozenset({"celery.Task", "celery.app.task.Task"})
@@ -133,6 +135,23 @@ TASK_METHODS = frozenset(
 ROUTE_CONSTANTS = frozenset({"task_routes", "CELERY_TASK_ROUTES", "CELERY_ROUTES"})
 
 
+def _assign(
+    settings: dict[str, tuple[ValueExpr, str]], key: str, value: ValueExpr, path: str
+) -> None:
+    """A setting made after the earlier ones: it replaces them, or (made on some paths only)
+    becomes one more alternative to them."""
+    previous = settings.get(key)
+    if isinstance(value, Alternatives) and value.maybe_unset and previous is not None:
+        before, _ = previous
+        if isinstance(before, Alternatives):
+            value = Alternatives(
+                before.options + value.options, before.lines + value.lines, before.maybe_unset
+            )
+        else:
+            value = Alternatives((before, *value.options), (0, *value.lines), False)
+    settings[key] = (value, path)
+
+
 @dataclass
 class _Layers:
     options: dict[str, MaybeValue]
@@ -177,7 +196,8 @@ class _Linker:
         self.diagnostics: list[Diagnostic] = []
         self.classes: dict[str, ClassFacts] = {}
         self.wrappers: dict[str, DecoratorWrapper] = {}
-        self.app_settings: dict[str, list[tuple[str, ValueExpr]]] = defaultdict(list)
+        # An app's settings in the order the modules (by path) and their statements make them.
+        self.app_settings: dict[str, list[tuple[str, ValueExpr, str]]] = defaultdict(list)
         self.defined_apps: set[str] = set()
         self.modules = {f.module for f in facts}
         self.django_settings = next((f.django_settings for f in facts if f.django_settings), None)
@@ -188,39 +208,89 @@ class _Linker:
                 self.wrappers[wrapper.qualname] = wrapper
             for app in module_facts.apps:
                 name = table.canonical(app.qualname)
+                settings = [(key, value, module_facts.path) for key, value in app.settings]
                 if app.defined:
                     self.defined_apps.add(name)
-                    self.app_settings[name][:0] = app.settings
+                    self.app_settings[name][:0] = settings
                 else:
-                    self.app_settings[name].extend(app.settings)
+                    self.app_settings[name].extend(settings)
 
     # -- apps and their settings --------------------------------------------------------------
 
     @functools.cache  # noqa: B019 - one linker per run; apps are few, tasks many
     def _settings(self, app: str) -> dict[str, MaybeValue]:
-        """An app's literal settings: its config module's, then those set in code."""
-        explicit: dict[str, ValueExpr] = {}
-        for key, value in self.app_settings.get(app, ()):
-            if key == "**":
-                for k, v in (self.table.resolve_dict(value) or {}).items():
-                    explicit[k] = v
-            else:
-                explicit[key] = value
+        """An app's literal settings: its config module's, then those set in code. A setting
+        made on some paths only is left out unless every path agrees (with a warning)."""
+        explicit: dict[str, tuple[ValueExpr, str]] = {}
+        for key, value, path in self.app_settings.get(app, ()):
+            if key != "**":
+                _assign(explicit, key, value, path)
+                continue
+            uncertain = isinstance(value, Alternatives)
+            items = self.table.dict_expr(value.options[0] if uncertain else value)  # type: ignore[union-attr]
+            for k, v in items.items if items is not None else ():
+                line = value.lines[0] if isinstance(value, Alternatives) else 0
+                _assign(explicit, k, Alternatives((v,), (line,), True) if uncertain else v, path)
         resolved: dict[str, MaybeValue] = {}
-        source = self.table.resolve(explicit.pop("config_from_object", NOT_LITERAL))
-        namespace = self.table.resolve(explicit.pop("namespace", NOT_LITERAL))
+        source = self.table.resolve(explicit.pop("config_from_object", (NOT_LITERAL, ""))[0])
+        namespace = self.table.resolve(explicit.pop("namespace", (NOT_LITERAL, ""))[0])
         if isinstance(source, str):
             module = source.split(":")[0]
             if source == "django.conf:settings" and self.django_settings:
                 module = self.django_settings
             for setting in (*FROM_CONFIG, "task_routes"):
                 name = f"{namespace}_{setting.upper()}" if isinstance(namespace, str) else setting
-                value = self.table.resolve(self.table.lookup(f"{module}.{name}"))
+                ref = Ref(f"{module}.{name}")
+                if setting == "task_routes":
+                    if self.table.dict_expr(ref) is not None:
+                        resolved[setting] = ref  # type: ignore[assignment]
+                    continue
+                value, why = self.table.explain(ref)
                 if value is not NOT_LITERAL:
                     resolved[setting] = value
-        for key, value in explicit.items():
-            resolved[key] = self.table.resolve(value) if key != "task_routes" else value  # type: ignore[assignment]
+                elif why is not None and why.kind == "ambiguous":
+                    self._ambiguous_setting(name, why)
+        for key, (value, path) in explicit.items():
+            if key == "task_routes":
+                resolved[key] = value  # type: ignore[assignment]
+                continue
+            result, why = self.table.explain(value)
+            resolved[key] = result
+            if key in FROM_CONFIG and isinstance(value, Alternatives) and result is NOT_LITERAL:
+                self._uncertain_setting(key, value, path)
+            elif key in FROM_CONFIG and why is not None and why.kind == "ambiguous":
+                self._ambiguous_setting(key, why)
         return resolved
+
+    def _uncertain_setting(self, key: str, value: Alternatives, path: str) -> None:
+        options = [self.table.resolve(option) for option in value.options]
+        if all(BUILTIN_DEFAULTS.get(key, NOT_LITERAL) == option for option in options):
+            return  # Celery's default on every path: nothing would be copied anyway
+        where = " or ".join(f"{path}:{line}" for line in dict.fromkeys(value.lines) if line)
+        if value.maybe_unset:
+            where += " or not at all"
+        self.diagnostics.append(
+            Diagnostic(
+                path,
+                min((line for line in value.lines if line), default=1),
+                "ambiguous-binding",
+                Severity.WARNING,
+                f"worker setting {key} is set at {where}, depending on a branch or an exception; "
+                "it is not copied to calls",
+            )
+        )
+
+    def _ambiguous_setting(self, name: str, why: Unresolved) -> None:
+        path, line = why.places[0] if why.places else ("", 1)
+        self.diagnostics.append(
+            Diagnostic(
+                path,
+                line,
+                "ambiguous-binding",
+                Severity.WARNING,
+                f"worker setting {name} is not copied to calls: {why.describe()}",
+            )
+        )
 
     @functools.cache  # noqa: B019 - one linker per run
     def _defaults(self, app: str | None) -> dict[str, OptionValue]:
@@ -249,7 +319,7 @@ class _Linker:
         apps = [app] if app is not None else sorted(self.defined_apps)
         found = set()
         for name in apps:
-            value = dict(self.app_settings.get(name, ())).get("task_cls")
+            value = {k: v for k, v, _ in self.app_settings.get(name, ())}.get("task_cls")
             if isinstance(value, Ref):
                 found.add(value.name)
             else:
@@ -261,21 +331,21 @@ class _Linker:
     def routes(self) -> tuple[tuple[str, str], ...]:
         """(name or glob, queue) from literal `task_routes` in the indexed trees."""
         sources: list[ValueExpr] = [
-            value
-            for name, value in self.table.constants.items()
-            if name.rsplit(".", 1)[-1] in ROUTE_CONSTANTS and name.rsplit(".", 1)[0] in self.modules
+            Ref(f"{module}.{name}" if module else name, module)
+            for module in sorted(self.modules)
+            for name in sorted(ROUTE_CONSTANTS)
+            if self.table.binds(module, name)
         ]
-        for app in self.defined_apps:
+        for app in sorted(self.defined_apps):
             route = self._settings(app).get("task_routes")
             if route is not None:
                 sources.append(route)
         routes: list[tuple[str, str]] = []
         for source in sources:
-            while isinstance(source, Ref):
-                source = self.table.lookup(source.name)
-            if not isinstance(source, DictExpr):
+            table = self.table.dict_expr(source)
+            if table is None:
                 continue
-            for pattern, target in source.items:
+            for pattern, target in table.items:
                 queue = self.table.resolve(target)
                 if isinstance(target, DictExpr):
                     queue = self.table.resolve(dict(target.items).get("queue", NOT_LITERAL))
@@ -311,8 +381,16 @@ class _Linker:
                 if attribute in TASK_OPTIONS:
                     self._set(layers, attribute, value)
 
-    def _set(self, layers: _Layers, option: str, value: ValueExpr) -> None:
-        resolved = self.table.resolve(value)
+    def _set(
+        self,
+        layers: _Layers,
+        option: str,
+        value: ValueExpr,
+        declared: DeclaredTask | None = None,
+    ) -> None:
+        resolved, why = self.table.explain(value)
+        if declared is not None and why is not None and why.kind == "ambiguous":
+            self._report_ambiguous(declared, f"sets {option}=", why)
         layers.options[option] = resolved
         if resolved is NOT_LITERAL and option not in layers.unresolved:
             layers.unresolved.append(option)
@@ -322,7 +400,7 @@ class _Linker:
     # -- tasks --------------------------------------------------------------------------------
 
     def _decorator(
-        self, name: str, depth: int = 0
+        self, name: str, seen: frozenset[str] = frozenset()
     ) -> tuple[str | None, list[DecoratorWrapper]] | str | None:
         """(app or None for shared_task, wrappers on the way) for a task decorator;
         a string naming the app that could not be proved; None for other decorators."""
@@ -330,10 +408,10 @@ class _Linker:
         if canonical in SHARED_TASK:
             return None, []
         wrapper = self.wrappers.get(canonical)
-        if wrapper is not None and depth < 8:
+        if wrapper is not None and canonical not in seen:
             if not wrapper.simple:
                 return f"wrapper:{canonical}"
-            inner = self._decorator(wrapper.target, depth + 1)
+            inner = self._decorator(wrapper.target, seen | {canonical})
             if isinstance(inner, tuple):
                 return inner[0], [*inner[1], wrapper]
             return inner
@@ -379,18 +457,42 @@ class _Linker:
         for wrapper in wrappers:
             for option, value in wrapper.options:
                 if option not in ("name", "base", "bind"):
-                    self._set(layers, option, value)
+                    self._set(layers, option, value, declared)
         for label, splat in declared.splats:
-            items = self.table.resolve_dict(splat)
+            items = self.table.dict_expr(splat)
             if items is None:
                 layers.unresolved.append(f"**{label}")
                 continue
-            for option, value in items.items():
-                self._set(layers, option, value)
+            for option, value in items.items:
+                if option not in ("name", "base", "bind"):
+                    self._set(layers, option, value, declared)
         for option, value in declared.options:
-            self._set(layers, option, value)
+            self._set(layers, option, value, declared)
             self._check_keyword(declared, option, mro)
-        return self._make(name, declared.path, declared.line, layers, declared.signature)
+        signature = self._signature(declared, wrappers)
+        return self._make(name, declared.path, declared.line, layers, signature)
+
+    def _signature(
+        self, declared: DeclaredTask, wrappers: list[DecoratorWrapper]
+    ) -> Signature | None:
+        """How the task is called: the `def` without `self` when it is bound (`bind=` of the
+        decorator, of a `**` dict or of a wrapper); None when that cannot be known."""
+        if declared.signature is None:
+            return None
+        bind: ValueExpr = False
+        for wrapper in wrappers:  # the outermost wrapper last: its options win
+            bind = dict(wrapper.options).get("bind", bind)
+        for _, splat in declared.splats:
+            items = self.table.dict_expr(splat)
+            if items is None:
+                return None  # an unreadable `**` may hold bind=True
+            bind = dict(items.items).get("bind", bind)
+        if declared.bind is not None:
+            bind = declared.bind
+        value = self.table.resolve(bind)
+        if value is NOT_LITERAL or not isinstance(value, bool | int | None):
+            return None
+        return bound_signature(declared.signature) if value else declared.signature
 
     def _class_task(self, cls_name: str, line: int, path: str) -> TaskDef | None:
         mro = self._mro(cls_name)
@@ -422,9 +524,12 @@ class _Linker:
     ) -> str | None:
         if expr is None:
             return generated
-        name = self.table.resolve(expr)
+        name, why = self.table.explain(expr)
         if isinstance(name, str):
             return name
+        if why is not None and why.kind == "ambiguous":
+            self._report_ambiguous(declared, "takes its name from a name that", why)
+            return None
         self.diagnostics.append(
             Diagnostic(
                 declared.path,
@@ -454,6 +559,17 @@ class _Linker:
                     f"know and ignores; did you mean {close[0]}=?",
                 )
             )
+
+    def _report_ambiguous(self, declared: DeclaredTask, what: str, why: Unresolved) -> None:
+        self.diagnostics.append(
+            Diagnostic(
+                declared.path,
+                declared.line,
+                "ambiguous-binding",
+                Severity.WARNING,
+                f"task '{declared.function}' {what} is not a constant: {why.describe()}",
+            )
+        )
 
     def _report_unresolved(self, declared: DeclaredTask, what: str) -> None:
         if what.startswith("wrapper:"):

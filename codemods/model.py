@@ -29,7 +29,7 @@ DIAGNOSTIC_CODES = (
     "duplicate-task", "argument-mismatch", "parse-error", "unknown-task-option", "result-ignored",
     "routed-by-config", "unsafe-rewrite", "unresolved-app", "unresolved-decorator", "read-error",
     "write-error", "internal-error", "file-too-large", "symlink", "fstring-call",
-    "invalid-codeowners",
+    "invalid-codeowners", "ambiguous-binding",
 )  # fmt: skip
 
 # Celery's own tasks; a call to one of these is never an unknown task.
@@ -59,9 +59,17 @@ MaybeValue = OptionValue | _NotLiteral
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """A dotted name to look up among the modules' constants, e.g. "proj.names.Names.EVAL"."""
+    """A dotted name to look up among the modules' constants, e.g. "proj.names.Names.EVAL".
+
+    `module`, when set, is the module whose code reads the name: its first part after the module
+    is one of that module's globals. `line` > 0: module-level code reads it at that line, and sees
+    the binding made before it (`X = X + "a"`, a decorator before a rebinding); 0: the binding the
+    module ends with (code in functions runs after the import).
+    """
 
     name: str
+    module: str | None = None
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +86,18 @@ class DictExpr:
     items: tuple[tuple[str, ValueExpr], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Alternatives:
+    """A setting assigned differently depending on a branch or an exception: one of `options`
+    (assigned at `lines`), or not assigned at all when `maybe_unset`."""
+
+    options: tuple[ValueExpr, ...]
+    lines: tuple[int, ...]
+    maybe_unset: bool = False
+
+
 # A value as written, before names in it are looked up.
-ValueExpr = OptionValue | Ref | Concat | DictExpr | _NotLiteral
+ValueExpr = OptionValue | Ref | Concat | DictExpr | Alternatives | _NotLiteral
 
 
 class Severity(str, Enum):
@@ -194,7 +212,10 @@ class DeclaredTask:
     options: tuple[tuple[str, ValueExpr], ...] = ()
     splats: tuple[tuple[str, ValueExpr], ...] = ()  # `**COMMON`: ("COMMON", its value)
     base: str | None = None
+    # The function's signature as written (`self` included), or None when a decorator between
+    # the task decorator and the `def` may change it.
     signature: Signature | None = None
+    bind: ValueExpr | None = None  # the decorator's `bind=`, None when it has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +255,42 @@ class DecoratorWrapper:
 
 
 @dataclass(frozen=True, slots=True)
+class Binding:
+    """One module-level statement binding one name, as written.
+
+    `kind`: "value" (an assignment: `value`), "import" (`from x import y`: `target` "x.y"),
+    "module" (`import x.y as z`: `target` "x.y"), "star" (`from x import *`: `target` "x"; `name`
+    is "*"), "class" (a class statement: its constant `attributes`, "X" and "X.value" for enum
+    members), "delete" (`del x`) or "other" (a def, a loop target, ...: not a constant).
+    """
+
+    name: str
+    line: int
+    kind: str = "value"
+    value: ValueExpr = NOT_LITERAL
+    target: str = ""
+    attributes: tuple[tuple[str, ValueExpr], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Branches:
+    """Module-level statements that run depending on a condition or an exception.
+
+    `kind` "if": `paths` are the body and the else block, one of them runs; "match": a path per
+    case, and an empty one when no case may match; "loop": the body, run any number of times,
+    then the else block; "try": the body followed by the else block, then one path per handler
+    (which runs after any part of the body).
+    """
+
+    line: int
+    kind: str
+    paths: tuple[tuple[BindingStep, ...], ...]
+
+
+BindingStep = Binding | Branches
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleFacts:
     """What pass 1 reads from one module."""
 
@@ -245,13 +302,17 @@ class ModuleFacts:
     # `app.register_task(T())` / `app.tasks.register(T())`: (class, line).
     registered: tuple[tuple[str, int], ...] = ()
     wrappers: tuple[DecoratorWrapper, ...] = ()
-    # Module-level constants by dotted name (module constants, class attributes, enum members).
+    # Superseded by `bindings` (left empty): module-level constants by dotted name.
     constants: Mapping[str, ValueExpr] = field(default_factory=dict)
     # Names bound by imports here -> what they import, e.g. "proj.app" -> "proj.celery.app".
     aliases: Mapping[str, str] = field(default_factory=dict)
     star_imports: tuple[str, ...] = ()
     # `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "...")`.
     django_settings: str | None = None
+    # Every module-level binding in statement order, with the branches they depend on.
+    bindings: tuple[BindingStep, ...] = ()
+    # A literal `__all__` (what `from module import *` copies); None: the public names.
+    exports: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,21 +71,62 @@ def same_value(a: MaybeValue, b: MaybeValue) -> bool:
 def suggest(name: str, known: Sequence[str]) -> list[str]:
     """Close names: the same last part under another module first, then the closest spellings.
     `known` is sorted, so that suggestions come in a stable order."""
-    module, _, tail = name.rpartition(".")
-    same_tail = [k for k in known if k.rpartition(".")[2] == tail and k != name]
+    index = _name_index(known)
+    tail = name.rpartition(".")[2]
+    same_tail = [k for k in index.by_tail.get(tail, ())[:4] if k != name]
     # A typo is in the module or in the function: compare with the names that share the other
-    # part (a typo in both is rare, and comparing with every task would cost the most).
-    near = [
-        k
-        for k in known
-        if k.startswith(f"{module}.") or k.endswith(f".{tail}") or not (module or "." in k)
-    ]
-    close = difflib.get_close_matches(name, near, n=3, cutoff=0.8)
+    # part and are a small edit away (a typo in both is rare).
+    close = difflib.get_close_matches(name, index.near(name), n=3, cutoff=0.8)
     if close:
         # Only names about as close as the closest one: a near miss is rarely one of many.
         best = difflib.SequenceMatcher(None, name, close[0]).ratio()
         close = [k for k in close if difflib.SequenceMatcher(None, name, k).ratio() >= best - 0.05]
     return list(dict.fromkeys([*same_tail, *close]))[:3]
+
+
+class _NameIndex:
+    """Task names by last part, and by (module, last part with at most one character deleted),
+    so that the names a small edit away are found without comparing with every name."""
+
+    # More candidates than this for one name are not compared (they are all alike anyway).
+    MAX_CANDIDATES = 64
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.by_tail: dict[str, list[str]] = {}
+        self.by_variant: dict[tuple[str, str], list[str]] = {}
+        for name in names:
+            module, _, tail = name.rpartition(".")
+            self.by_tail.setdefault(tail, []).append(name)
+            for variant in _one_deleted(tail):
+                self.by_variant.setdefault((module, variant), []).append(name)
+
+    def near(self, name: str) -> list[str]:
+        module, _, tail = name.rpartition(".")
+        found: dict[str, None] = {}
+        for variant in _one_deleted(tail):
+            for candidate in self.by_variant.get((module, variant), ()):
+                found[candidate] = None
+                if len(found) >= self.MAX_CANDIDATES:
+                    return sorted(found)
+        for candidate in self.by_tail.get(tail, ())[: self.MAX_CANDIDATES]:
+            found[candidate] = None
+        return sorted(found)
+
+
+def _one_deleted(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+_LAST_INDEX: list[tuple[Sequence[str], _NameIndex]] = []
+
+
+def _name_index(known: Sequence[str]) -> _NameIndex:
+    """The index of `known`, built once for the same sequence (one index per run)."""
+    if _LAST_INDEX and _LAST_INDEX[0][0] is known:
+        return _LAST_INDEX[0][1]
+    index = _NameIndex(known)
+    _LAST_INDEX[:] = [(known, index)]
+    return index
 
 
 def argument_problems(
@@ -98,15 +139,22 @@ def argument_problems(
         problems.append(
             f"{args_count} positional arguments given, the task takes at most {len(positional)}"
         )
+    # Positional-only parameters cannot be given by keyword: such a key goes to `**kw`.
+    by_keyword = positional[signature.positional_only :]
     if kwargs_keys is not None:
-        accepted = set(positional[signature.positional_only :]) | set(signature.keyword_only)
+        accepted = set(by_keyword) | set(signature.keyword_only)
         for key in kwargs_keys:
             if key not in accepted and not signature.varkw:
                 problems.append(f"unexpected keyword argument '{key}'")
-            elif args_count is not None and key in positional[:args_count]:
+            elif (
+                args_count is not None
+                and key in by_keyword[: max(0, args_count - signature.positional_only)]
+            ):
                 problems.append(f"multiple values for argument '{key}'")
     if args_count is not None and kwargs_keys is not None:
-        covered = set(positional[:args_count]) | set(kwargs_keys)
+        covered = set(positional[:args_count]) | (
+            set(kwargs_keys) - set(positional[: signature.positional_only])
+        )
         missing = [p for p in positional[: signature.required] if p not in covered]
         missing += [k for k in signature.required_keyword_only if k not in covered]
         if missing:
@@ -165,8 +213,17 @@ class _Planner:
         def report(code: str, severity: Severity, message: str) -> None:
             found.append(Diagnostic(self.path, site.line, code, severity, message))
 
-        name = self.symbols.resolve(site.task) if site.task is not None else NOT_LITERAL
+        name, why = (
+            self.symbols.explain(site.task) if site.task is not None else (NOT_LITERAL, None)
+        )
         if not isinstance(name, str) and site.tentative:
+            return "", {}
+        if not isinstance(name, str) and why is not None and why.kind == "ambiguous":
+            report(
+                "ambiguous-binding",
+                Severity.WARNING,
+                f"the task name is not a constant: {why.describe()}; the call cannot be checked",
+            )
             return "", {}
         if not isinstance(name, str):
             reason = site.dynamic_reason or f"'{_describe(site.task)}', which is not a constant"

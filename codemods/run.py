@@ -19,6 +19,7 @@ from codemods.model import (
     Diagnostic,
     FileResult,
     FileScan,
+    ModuleFacts,
     OptionValue,
     Ref,
     Severity,
@@ -34,7 +35,6 @@ from codemods.symbols import SymbolTable
 if TYPE_CHECKING:
     from codemods.cache import Cache
 
-MAX_REFERENCE_ROUNDS = 4
 # A 10 MB module takes about 30 s and 1.7 GB to rewrite; far larger ones are generated code.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 # Fewer files than this are scanned in this process: starting workers would cost more.
@@ -179,49 +179,42 @@ def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
 def _read_referenced_modules(
     scans: dict[Path, FileScan], table: SymbolTable, settings: Settings, names: ModuleNamer
 ) -> None:
-    """Constants may live in modules without a hint (`class Names: X = "x"`): read those too."""
-    modules: dict[str, Path] | None = None
-    for _ in range(MAX_REFERENCE_ROUNDS):
-        missing: set[str] = set()
-        for expr in _referenced_names(scans.values()):
-            table.resolve(expr, missing)
-        if not missing:
-            return
-        if modules is None:  # naming every unparsed module costs stats: only when needed
-            unparsed = [p for p, s in scans.items() if s.facts is None and s.problem is None]
-            modules = {names(p)[0]: p for p in unparsed}
-        extra = _missing_modules(scans, missing, modules)
-        if not extra:
-            return
-        from codemods.scan import scan_file
-
-        for path in extra:
-            module, is_package = names(path)
-            scans[path] = scan_file(
-                path,
-                module=module,
-                is_package=is_package,
-                max_size=settings.max_file_size,
-                force=True,
-            )
-            facts = scans[path].facts
-            if facts is not None:
-                table.add([facts])
+    """Constants may live in modules without a hint (`class Names: X = "x"`, a `constants/all.py`
+    that is only `from .base import *`): the table reads such a module when a name leads into
+    it, each once, however long the chain of re-exports."""
+    table.loader = _ModuleLoader(scans, settings, names)
+    for expr in list(_referenced_names(list(scans.values()))):
+        table.resolve(expr)
 
 
-def _missing_modules(
-    scans: dict[Path, FileScan], missing: set[str], candidates: dict[str, Path]
-) -> list[Path]:
-    """Files not parsed yet that define the constants named in `missing`."""
-    wanted = set()
-    for name in missing:
-        parts = name.split(".")
-        for end in range(len(parts) - 1, 0, -1):
-            path = candidates.get(".".join(parts[:end]))
-            if path is not None and scans[path].facts is None:
-                wanted.add(path)
-                break
-    return sorted(wanted)
+class _ModuleLoader:
+    """Reads a module not parsed yet, by its name, for the symbol table."""
+
+    def __init__(self, scans: dict[Path, FileScan], settings: Settings, names: ModuleNamer) -> None:
+        self.scans = scans
+        self.settings = settings
+        self.module_names = names
+        self.by_stem: dict[str, list[Path]] | None = None
+
+    def __call__(self, module: str) -> ModuleFacts | None:
+        if self.by_stem is None:  # naming a file costs stats: only those that may match
+            self.by_stem = {}
+            for path, scan in self.scans.items():
+                if scan.facts is None and scan.problem is None:
+                    stem = path.parent.name if path.name == "__init__.py" else path.stem
+                    self.by_stem.setdefault(stem, []).append(path)
+        for path in self.by_stem.get(module.rpartition(".")[2], ()):
+            name, is_package = self.module_names(path)
+            if name == module and self.scans[path].facts is None:
+                from codemods.scan import scan_file
+
+                limit = self.settings.max_file_size
+                scan = scan_file(
+                    path, module=name, is_package=is_package, max_size=limit, force=True
+                )
+                self.scans[path] = scan
+                return scan.facts
+        return None
 
 
 def _symlink(link: Path) -> Diagnostic:
@@ -260,7 +253,6 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
-    # Constants may live in modules without a hint (`class Names: X = "x"`): read those too.
     _read_referenced_modules(scans, table, settings, names)
     ordered = sorted(scans.items(), key=lambda item: os.fspath(item[0]))
     declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]
