@@ -357,7 +357,7 @@ class _BindingReader:
             # Inside a class body, names are looked up in the class first: accept only values
             # that need no lookup, or refer to names the class does not bind.
             value = read_value(
-                value_node, self.module, lambda n: n in bindings, line=statement.lineno
+                value_node, self.module, None, lambda n: n in bindings, line=statement.lineno
             )
             if value is NOT_LITERAL:
                 continue

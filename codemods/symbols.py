@@ -55,6 +55,7 @@ def qualify(parts: tuple[str, ...], module: str, imports: Mapping[str, str]) -> 
 def read_value(
     node: ast.expr,
     module: str,
+    imports: Mapping[str, str] | None = None,
     shadowed: Callable[[str], bool] = lambda name: False,
     *,
     line: int = 0,
@@ -62,7 +63,9 @@ def read_value(
     """A value as written: literals, dotted names, f-strings, `+` and dicts; else NOT_LITERAL.
 
     A dotted name becomes a `Ref` to the global of `module` it starts with (as read at `line` by
-    module-level code, or as the module ends when 0). A chain of `+` becomes one flat `Concat`.
+    module-level code, or as the module ends when 0), which linking follows through that module's
+    bindings, its imports included (`imports` is not needed for that). A chain of `+` becomes one
+    flat `Concat`.
     """
     literal = literal_value(node)
     if literal is not NOT_LITERAL:
@@ -82,7 +85,7 @@ def read_value(
                 and value.conversion == -1
                 and value.format_spec is None
             ):
-                pieces.append(read_value(value.value, module, shadowed, line=line))
+                pieces.append(read_value(value.value, module, None, shadowed, line=line))
             else:
                 return NOT_LITERAL
         return NOT_LITERAL if NOT_LITERAL in pieces else Concat(tuple(pieces))
@@ -93,7 +96,7 @@ def read_value(
         for key, value in zip(node.keys, node.values, strict=True):
             if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
                 return NOT_LITERAL
-            items.append((key.value, read_value(value, module, shadowed, line=line)))
+            items.append((key.value, read_value(value, module, None, shadowed, line=line)))
         return DictExpr(tuple(items))
     return NOT_LITERAL
 
@@ -113,7 +116,7 @@ def _read_sum(
             operands.append(current)
     parts: list[ValueExpr] = []
     for operand in operands:
-        value = read_value(operand, module, shadowed, line=line)
+        value = read_value(operand, module, None, shadowed, line=line)
         if value is NOT_LITERAL:
             return NOT_LITERAL
         parts.extend(value.parts if isinstance(value, Concat) else (value,))
@@ -138,7 +141,7 @@ class ModuleReader(ScopeTracker):
 
     def value(self, node: ast.expr) -> ValueExpr:
         line = node.lineno if self._runs_at_import() else 0
-        return read_value(node, self.module, self.shadows, line=line)
+        return read_value(node, self.module, None, self.shadows, line=line)
 
     def qualified(self, node: ast.expr) -> str | None:
         parts = dotted_name(node)
