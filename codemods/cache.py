@@ -1,50 +1,61 @@
-"""Caches that make a warm `fix --check` re-parse only what changed.
+"""The cache that makes a warm `fix --check` re-parse only what changed.
 
-Scans: a scan depends on the file's content, the tool version, the Python version, the working
-directory (paths are shown relative to it) and the settings that shape a scan (source roots, size
-limit): those make the database's name, the file its row. A row is trusted on size and
-modification time when the file was not modified within two seconds of the row being written
-(the "racy" rule git uses); otherwise the content is hashed and compared.
+One SQLite database per repository (named after the repository's resolved top folder, or the
+current folder outside git), under `$XDG_CACHE_HOME/celery-codemod`, never in the scanned tree.
+Rows hold plain values and JSON made by `serial.py`: nothing in the cache can run code, and a row
+that does not decode into well-typed records, or whose checksum does not match, is a miss.
 
-Edits: the result of a planned edit (the new text, or why it did not verify) is keyed on the file's
-content and the plan, so a run that plans the same edit again does not run libcst again.
+- `files`: per path, the content digest (git's blob id) and whether the content holds a hint.
+  The digest is the truth. Git's index vouches for tracked files it sees unchanged; for others
+  (size, mtime, ctime, inode) from one lstat are a fast path, trusted only when the mtime is
+  neither racy (within two seconds of when the row was written, git's rule) nor suspicious
+  (normalised to the epoch, as Nix and `SOURCE_DATE_EPOCH` builds do, or in the future).
+- `scans`: per path and the scan's inputs (module name, is_package, size limit), the scan.
+- `edits`: per path, the statements an edit rewrote, keyed on the content and the plan. They are
+  verified again, statement by statement, before they are used.
+
+Every key also holds the build: a fingerprint of the record definitions and of the tool's code,
+so a cache written by another version is never read. Rows whose path is gone from a folder the
+run listed are dropped, rows unused for 30 days expire, and so do other databases.
 
 Nothing that depends on other files is cached: the index, constants and plans are rebuilt from
-the scans on every run, so editing an imported constant is always seen. The caches live under
-`$XDG_CACHE_HOME/celery-codemod` (or `~/.cache/celery-codemod`), never in the scanned tree.
+the scans on every run, so editing an imported constant is always seen.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from codemods import __version__
-from codemods.files import content_digest
-from codemods.model import FileScan
+from codemods.discovery import Stat
+from codemods.model import FileScan, StatementEdits
+from codemods.serial import Codec, DecodeError, EncodeError
 
 RACY_NS = 2_000_000_000
+# Earlier modification times are normalised ones (Nix sets 1 s), never real edits.
+SUSPICIOUS_BEFORE_NS = 86_400 * 366 * 1_000_000_000
+EXPIRE_DAYS = 30
+DAY_S = 86_400
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS scans (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-    "written_ns INTEGER, digest BLOB, display TEXT, payload BLOB)",
-    "CREATE TABLE IF NOT EXISTS edits (key BLOB PRIMARY KEY, new_source TEXT, problem TEXT)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+    "ctime_ns INTEGER, inode INTEGER, checked_ns INTEGER, digest BLOB, plain INTEGER, "
+    "used INTEGER, checksum BLOB) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS scans (path BLOB, variant BLOB, digest BLOB, payload BLOB, "
+    "used INTEGER, checksum BLOB, PRIMARY KEY (path, variant)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS edits (path BLOB PRIMARY KEY, key BLOB, payload BLOB, "
+    "used INTEGER, checksum BLOB) WITHOUT ROWID",
 )
-
-
-def open_cache(folder: Path, source_roots: Sequence[Path], max_size: int) -> Cache | None:
-    """The cache in `folder`, or None (the run goes on without it) when it cannot be used."""
-    try:
-        return Cache(folder, source_roots, max_size)
-    except (sqlite3.Error, OSError) as error:
-        print(f"celery-codemod: cache not used ({folder}: {error})", file=sys.stderr)
-        return None
+TABLES = ("files", "scans", "edits")
+# A file's (module name, is_package), computed only when needed: plain files never need it.
+Modules = Callable[[], tuple[str, bool]]
 
 
 def default_cache_dir() -> Path:
@@ -52,83 +63,430 @@ def default_cache_dir() -> Path:
     return Path(base) / "celery-codemod"
 
 
-class Cache:
-    """Scans by path and edit results by (content, plan), for one tool, Python and setting."""
+@cache
+def scan_codec() -> Codec[FileScan]:
+    return Codec(FileScan)
 
-    def __init__(self, folder: Path, source_roots: Sequence[Path], max_size: int) -> None:
-        roots = sorted(str(r.resolve()) for r in source_roots)
-        key = repr((__version__, sys.version_info[:2], os.getcwd(), roots, max_size))
-        name = f"cache-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}.sqlite"
-        folder.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(folder / name, timeout=30, isolation_level=None)
+
+@cache
+def edit_codec() -> Codec[StatementEdits]:
+    return Codec(StatementEdits)
+
+
+@cache
+def build_key() -> str:
+    """Changes with any record definition, the tool's code or the Python version."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(f"{scan_codec().fingerprint} {edit_codec().fingerprint}".encode())
+    digest.update(repr(sys.version_info[:2]).encode())
+    package = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(package)):
+        if name.endswith(".py"):
+            with open(os.path.join(package, name), "rb") as source:
+                digest.update(name.encode() + b"\0" + source.read())
+    return digest.hexdigest()
+
+
+def database_path(folder: Path, anchor: str) -> Path:
+    """The database of the repository holding `anchor` (a folder), or of `anchor` outside git."""
+    from codemods.discovery import repository_top
+
+    real = os.path.realpath(anchor)
+    top = repository_top(real) or real
+    label = "".join(c if c.isalnum() else "-" for c in os.path.basename(top))[:40] or "root"
+    key = hashlib.blake2b(os.fsencode(top), digest_size=8).hexdigest()
+    return folder / f"cache-{label}-{key}.sqlite"
+
+
+def open_cache(folder: Path, anchor: str = ".") -> Cache | None:
+    """The cache of this repository, or None (the run goes on without it) when it cannot be used."""
+    try:
+        return Cache(database_path(folder, anchor))
+    except (sqlite3.Error, OSError, TypeError, EncodeError) as error:
+        print(f"celery-codemod: cache not used ({folder}: {error})", file=sys.stderr)
+        return None
+
+
+def _checksum(*parts: bytes | int) -> bytes:
+    """A row's checksum; b"" (which matches none) for values of the wrong type."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        if type(part) is int and -(2**63) <= part < 2**63:
+            part = part.to_bytes(8, "little", signed=True)
+        if type(part) is not bytes:
+            return b""
+        digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.digest()
+
+
+def _variant(module: str, is_package: bool, max_size: int) -> bytes:
+    text = f"{module}\0{int(is_package)}\0{max_size}"
+    return text.encode("utf-8", "surrogateescape")
+
+
+@dataclass
+class _FileRow:
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    checked_ns: int
+    digest: bytes
+    plain: bool
+    used: int
+    checksum: bytes
+
+    def valid(self, key: bytes) -> bool:
+        return self.checksum == _checksum(key, self.digest, int(self.plain), self.size)
+
+
+class Cache:
+    """Scans and verified edits of one repository's files, for one build of the tool."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = database
+        self.today = int(time.time() // DAY_S)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(database, timeout=30, isolation_level=None)
+        try:
+            self._open()
+        except BaseException:
+            self._db.close()
+            raise
+        self._files: dict[bytes, _FileRow] = {}
+        self._scans: dict[bytes, dict[bytes, tuple[bytes, bytes, int, bytes]]] = {}
+        self._loaded: list[tuple[bytes, bytes]] = []  # (start, end) of the path ranges loaded
+        self._seen: set[bytes] = set()
+        self._used_scans: dict[bytes, set[bytes]] = {}
+        self._put_files: dict[bytes, tuple[object, ...]] = {}
+        self._put_scans: list[tuple[object, ...]] = []
+        self._put_edits: list[tuple[object, ...]] = []
+        self._touched: set[tuple[str, bytes, bytes | None]] = set()
+        self._broken = False
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         for statement in SCHEMA:
             self._db.execute(statement)
-        self._rows = {
-            row[0]: row[1:]
-            for row in self._db.execute(
-                "SELECT path, size, mtime_ns, written_ns, digest, display, payload FROM scans"
-            )
-        }
-        self._scans: list[tuple[object, ...]] = []
-        self._edits: list[tuple[bytes, str | None, str | None]] = []
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        build = build_key()
+        if meta.get("build") != build:
+            with self._db:
+                self._db.execute("BEGIN")
+                for table in TABLES:
+                    self._db.execute(f"DELETE FROM {table}")
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('build', ?)", (build,))
+        if meta.get("expired") != str(self.today):
+            self._expire()
 
-    def scan(self, path: Path, size: int, mtime_ns: int) -> FileScan | None:
-        """The cached scan of the file as it is now, or None."""
-        key = str(path)
-        row = self._rows.get(key)
-        if row is None or row[0] != size:
-            return None
-        _, stored_mtime, written_ns, stored_digest, display, payload = row
-        if stored_mtime != mtime_ns or stored_mtime >= written_ns - RACY_NS:
+    def _expire(self) -> None:
+        oldest = self.today - EXPIRE_DAYS
+        with self._db:
+            self._db.execute("BEGIN")
+            for table in TABLES:
+                self._db.execute(f"DELETE FROM {table} WHERE used < ?", (oldest,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('expired', ?)", (str(self.today),)
+            )
+        cutoff = time.time() - EXPIRE_DAYS * DAY_S
+        for other in self.path.parent.glob("cache-*.sqlite*"):
             try:
-                if content_digest(path.read_bytes()) != stored_digest:
-                    return None
+                if other.name.startswith(self.path.name):
+                    continue
+                if other.stat().st_mtime < cutoff:
+                    other.unlink()
             except OSError:
-                return None
-            self._scans.append(
-                (key, size, mtime_ns, time.time_ns(), stored_digest, display, payload)
-            )
-        if payload is None:  # a file without hints: nothing but its digest to remember
-            return FileScan(display, digest=stored_digest)
+                continue
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def load(self, folders: Sequence[str]) -> None:
+        """Read the rows of every file under these (resolved) folders: one range query each."""
+        for folder in _outermost(folders):
+            start = os.fsencode(folder.rstrip(os.sep) + os.sep)
+            end = start[:-1] + bytes([start[-1] + 1])
+            self._loaded.append((start, end))
+            self._read_files("path >= ? AND path < ?", (start, end))
+            self._read_scans("path >= ? AND path < ?", (start, end))
+
+    def _give_up(self, error: Exception) -> None:
+        """A database that cannot be read is not used for the rest of the run (nor written)."""
+        if not self._broken:
+            print(f"celery-codemod: cache not used ({self.path}: {error})", file=sys.stderr)
+        self._broken = True
+        self._files.clear()
+        self._scans.clear()
+
+    def _in_loaded(self, key: bytes) -> bool:
+        return any(start <= key < end for start, end in self._loaded)
+
+    def _read_files(self, where: str, arguments: tuple[bytes, ...]) -> None:
+        if self._broken:
+            return
         try:
-            scan = pickle.loads(payload)
-        except Exception:
-            return None
-        return scan if isinstance(scan, FileScan) else None
+            self._read_files_rows(where, arguments)
+        except (sqlite3.Error, TypeError, ValueError) as error:
+            self._give_up(error)
 
-    def put_scan(self, path: Path, size: int, mtime_ns: int, scan: FileScan) -> None:
-        if not scan.digest:
-            return  # the file could not be read: nothing to remember
-        empty = scan.facts is None and scan.calls is None and scan.problem is None
-        payload = None if empty else pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL)
-        self._scans.append(
-            (str(path), size, mtime_ns, time.time_ns(), scan.digest, scan.display, payload)
+    def _read_files_rows(self, where: str, arguments: tuple[bytes, ...]) -> None:
+        rows = self._db.execute(
+            "SELECT path, size, mtime_ns, ctime_ns, inode, checked_ns, digest, plain, used, "
+            f"checksum FROM files WHERE {where}",
+            arguments,
         )
+        for path, *values in rows:
+            kinds = [type(v) for v in values]
+            if kinds != [int, int, int, int, int, bytes, int, int, bytes]:
+                continue  # damaged
+            self._files[path] = _FileRow(*values)
 
-    def edit(self, key: bytes) -> tuple[str | None, str | None] | None:
-        """(new source, problem) of an edit made before, or None."""
+    def _read_scans(self, where: str, arguments: tuple[bytes, ...]) -> None:
+        if self._broken:
+            return
+        try:
+            self._read_scans_rows(where, arguments)
+        except (sqlite3.Error, TypeError, ValueError) as error:
+            self._give_up(error)
+
+    def _read_scans_rows(self, where: str, arguments: tuple[bytes, ...]) -> None:
+        rows = self._db.execute(
+            f"SELECT path, variant, digest, payload, used, checksum FROM scans WHERE {where}",
+            arguments,
+        )
+        for path, variant, digest, payload, used, checksum in rows:
+            if [type(v) for v in (digest, payload, used, checksum)] != [bytes, bytes, int, bytes]:
+                continue  # damaged
+            self._scans.setdefault(path, {})[variant] = (digest, payload, used, checksum)
+
+    def _row(self, key: bytes) -> _FileRow | None:
+        if key not in self._files and not self._in_loaded(key) and key not in self._seen:
+            self._read_files("path = ?", (key,))
+            self._read_scans("path = ?", (key,))
+        self._seen.add(key)
+        return self._files.get(key)
+
+    def digest(self, key: bytes, current: Stat) -> bytes | None:
+        """The content digest remembered for this path, when its lstat proves it unchanged."""
+        row = self._row(key)
+        if row is None or (row.size, row.mtime_ns, row.ctime_ns, row.inode) != current:
+            return None
+        mtime = current[1]
+        racy = mtime >= row.checked_ns - RACY_NS
+        suspicious = mtime < SUSPICIOUS_BEFORE_NS or mtime > time.time_ns() + RACY_NS
+        return None if racy or suspicious else row.digest
+
+    def scan(
+        self, key: bytes, display: str, digest: bytes, module: Modules, max_size: int
+    ) -> FileScan | None:
+        """The cached scan of the content `digest` at this path, or None."""
+        row = self._row(key)
+        if row is None or row.digest != digest or not row.valid(key):
+            return None
+        self._touch("files", key, None, row.used)
+        if row.plain and row.size <= max_size:
+            return FileScan(display, digest=digest)
+        name, is_package = module()
+        variant = _variant(name, is_package, max_size)
+        self._used_scans.setdefault(key, set()).add(variant)
+        stored = self._scans.get(key, {}).get(variant)
+        if stored is None:
+            return None
+        stored_digest, payload, used, checksum = stored
+        if stored_digest != digest or checksum != _checksum(key, variant, digest, payload):
+            return None
+        try:
+            scan = scan_codec().decode(payload, own_path=display)
+        except DecodeError:
+            return None
+        if scan.digest != digest or scan.display != display:
+            return None
+        self._touch("scans", key, variant, used)
+        return scan
+
+    def _touch(self, table: str, key: bytes, variant: bytes | None, used: int) -> None:
+        if used < self.today:
+            self._touched.add((table, key, variant))
+
+    def edit(self, key: bytes, edit_key: bytes) -> StatementEdits | None:
+        """The statements an edit with this key rewrote before (to be verified again), or None."""
+        if self._broken:
+            return None
         try:
             row = self._db.execute(
-                "SELECT new_source, problem FROM edits WHERE key = ?", (key,)
+                "SELECT key, payload, used, checksum FROM edits WHERE path = ?", (key,)
             ).fetchone()
-        except sqlite3.Error:
+        except sqlite3.Error as error:
+            self._give_up(error)
             return None
-        return None if row is None else (row[0], row[1])
+        if (
+            row is None
+            or [type(v) for v in row] != [bytes, bytes, int, bytes]
+            or row[0] != edit_key
+            or row[3] != _checksum(key, row[0], row[1])
+        ):
+            return None
+        try:
+            edits = edit_codec().decode(row[1])
+        except DecodeError:
+            return None
+        self._touch("edits", key, None, row[2])
+        return edits
 
-    def put_edit(self, key: bytes, new_source: str | None, problem: str | None) -> None:
-        self._edits.append((key, new_source, problem))
+    # -- writing ---------------------------------------------------------------------------------
+
+    def put_scan(
+        self, key: bytes, stat: Stat, scan: FileScan, module: Modules, max_size: int
+    ) -> None:
+        """Remember a scan; `stat` was taken before the file was read."""
+        if not scan.digest:
+            return  # the file could not be read: nothing to remember
+        size, mtime_ns, ctime_ns, inode = stat
+        plain = scan.facts is None and scan.calls is None and scan.problem is None
+        self._put_files[key] = (
+            key, size, mtime_ns, ctime_ns, inode, time.time_ns(), scan.digest, int(plain),
+            self.today, _checksum(key, scan.digest, int(plain), size),
+        )  # fmt: skip
+        if plain:
+            return
+        name, is_package = module()
+        variant = _variant(name, is_package, max_size)
+        self._used_scans.setdefault(key, set()).add(variant)
+        try:
+            payload = scan_codec().encode(scan, own_path=scan.display)
+        except EncodeError:
+            return
+        self._put_scans.append(
+            (key, variant, scan.digest, payload, self.today,
+             _checksum(key, variant, scan.digest, payload))
+        )  # fmt: skip
+
+    def put_edit(self, key: bytes, edit_key: bytes, edits: StatementEdits) -> None:
+        try:
+            payload = edit_codec().encode(edits)
+        except EncodeError:
+            return
+        self._put_edits.append(
+            (key, edit_key, payload, self.today, _checksum(key, edit_key, payload))
+        )
 
     def save(self) -> None:
-        """Write what this run learnt; a cache that cannot be written only slows the next run."""
-        with suppress(sqlite3.Error), self._db:
-            self._db.execute("BEGIN")
-            if self._scans:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?, ?, ?, ?)", self._scans
+        """Write what this run learnt and drop rows of files gone from the folders listed (every
+        file of the run was looked up). A cache that cannot be written only slows the next run."""
+        gone = [k for k in self._files if k not in self._seen and self._in_loaded(k)]
+        stale = [
+            (k, v)
+            for k, variants in self._scans.items()
+            for v in variants
+            if k in self._used_scans and v not in self._used_scans[k]
+        ]
+        gone_scans = [k for k in self._scans if k not in self._files and self._in_loaded(k)]
+        work = gone or stale or gone_scans or self._put_files or self._put_scans or self._put_edits
+        try:
+            if (work or self._touched) and not self._broken:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    self._write(gone + gone_scans, stale)
+        except (sqlite3.Error, OverflowError) as error:
+            print(f"celery-codemod: cache not saved ({self.path}: {error})", file=sys.stderr)
+        finally:
+            self.close()
+
+    def _write(self, gone: list[bytes], stale: list[tuple[bytes, bytes]]) -> None:
+        db = self._db
+        for table in TABLES:
+            db.executemany(f"DELETE FROM {table} WHERE path = ?", [(k,) for k in gone])
+        db.executemany("DELETE FROM scans WHERE path = ? AND variant = ?", stale)
+        if self._put_files:
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._put_files.values(),
+            )
+        if self._put_scans:
+            db.executemany(
+                "INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?, ?, ?)", self._put_scans
+            )
+        if self._put_edits:
+            db.executemany("INSERT OR REPLACE INTO edits VALUES (?, ?, ?, ?, ?)", self._put_edits)
+        for table, key, variant in self._touched:
+            if variant is None:
+                db.execute(f"UPDATE {table} SET used = ? WHERE path = ?", (self.today, key))
+            else:
+                db.execute(
+                    "UPDATE scans SET used = ? WHERE path = ? AND variant = ?",
+                    (self.today, key, variant),
                 )
-            if self._edits:
-                self._db.executemany("INSERT OR REPLACE INTO edits VALUES (?, ?, ?)", self._edits)
-        self._scans.clear()
-        self._edits.clear()
+
+    def close(self) -> None:
         self._db.close()
+
+
+def _outermost(folders: Sequence[str]) -> list[str]:
+    """The folders, without those inside another one of them."""
+    kept: list[str] = []
+    for folder in sorted(set(folders)):
+        if not any((folder + os.sep).startswith(k.rstrip(os.sep) + os.sep) for k in kept):
+            kept.append(folder)
+    return kept
+
+
+# -- cache info / cache clean -------------------------------------------------------------------
+
+
+def info(folder: Path, anchor: str = ".") -> dict[str, object]:
+    """What `cache info` shows: this repository's database, its rows and size, and the others."""
+    database = database_path(folder, anchor)
+    rows: dict[str, int] = {}
+    if database.exists():
+        try:
+            db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+            try:
+                for table in TABLES:
+                    rows[table] = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.Error as error:
+            rows = {}
+            print(f"celery-codemod: cannot read {database}: {error}", file=sys.stderr)
+    others = [p for p in _databases(folder) if p.name != database.name]
+    return {
+        "folder": str(folder),
+        "database": str(database),
+        "exists": database.exists(),
+        "rows": rows,
+        "bytes": _size(database),
+        "other_databases": len(others),
+        "other_bytes": sum(_size(p) for p in others),
+    }
+
+
+def clean(folder: Path, anchor: str = ".", everything: bool = False) -> list[Path]:
+    """Delete this repository's database (every database with `everything`); the paths removed."""
+    database = database_path(folder, anchor)
+    removed = []
+    for path in _databases(folder):
+        if everything or path.name == database.name:
+            for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                try:
+                    companion.unlink()
+                except FileNotFoundError:
+                    continue
+                if companion == path:
+                    removed.append(path)
+    return removed
+
+
+def _databases(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.glob("cache-*.sqlite"))
+    except OSError:
+        return []
+
+
+def _size(database: Path) -> int:
+    total = 0
+    for companion in (database, Path(f"{database}-wal")):
+        try:
+            total += companion.stat().st_size
+        except OSError:
+            continue
+    return total

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -140,6 +143,10 @@ def main() -> None:
     to unknown tasks and arguments that do not fit. Settings can also live in
     [tool.celery-codemod] of pyproject.toml; command-line options win.
     """
+    # A file name that is not UTF-8 is printed as the bytes it is, as git does.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
 
 
 @main.command("index")
@@ -383,3 +390,54 @@ def fix_command(
         )
     )
     ctx.exit(code)
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The scan cache of the repository holding the current folder."""
+
+
+_cache_dir = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where scans are cached (default: $XDG_CACHE_HOME/celery-codemod).",
+)
+
+
+@cache_group.command("info")
+@_cache_dir
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="Output format.",
+)  # fmt: skip
+@click.pass_context
+def cache_info_command(ctx: click.Context, cache_dir: Path | None, output_format: str) -> None:
+    """Show this repository's cache database: its path, rows and size."""
+    from codemods import cache
+
+    shown = cache.info(cache_dir or _config(ctx).cache_dir or default_cache_dir())
+    if output_format == "json":
+        click.echo(json.dumps(shown, indent=2, sort_keys=True))
+        return
+    rows = shown["rows"]
+    assert isinstance(rows, dict)
+    click.echo(f"database: {shown['database']}{'' if shown['exists'] else ' (none yet)'}")
+    click.echo(f"rows: {', '.join(f'{n} {t}' for t, n in rows.items()) or 'none'}")
+    click.echo(f"size: {shown['bytes']:,} bytes")
+    click.echo(f"other databases: {shown['other_databases']} ({shown['other_bytes']:,} bytes)")
+
+
+@cache_group.command("clean")
+@_cache_dir
+@click.option("--all", "everything", is_flag=True, help="Every repository's database.")
+@click.pass_context
+def cache_clean_command(ctx: click.Context, cache_dir: Path | None, everything: bool) -> None:
+    """Delete this repository's cache database (with --all, every one)."""
+    from codemods import cache
+
+    removed = cache.clean(
+        cache_dir or _config(ctx).cache_dir or default_cache_dir(), everything=everything
+    )
+    for path in removed:
+        click.echo(f"removed {path}", err=True)
+    click.echo(f"celery-codemod: {len(removed)} cache database(s) removed", err=True)

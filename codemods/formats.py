@@ -11,6 +11,7 @@ both formats, as `missing-options`: it is what makes `fix --check` fail.
 from __future__ import annotations
 
 import json
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
@@ -289,7 +290,8 @@ def _region(positions: _Positions, start: int, end: int) -> dict[str, int]:
 
 def artifact_uri(path: str) -> str:
     """A report path as a relative URI reference (`/` separators, percent-encoded)."""
-    return quote(path.replace("\\", "/"), safe="/")
+    # The file system's bytes: a name that is not UTF-8 is quoted byte for byte.
+    return quote(os.fsencode(path.replace("\\", "/")), safe="/")
 
 
 def _location(path: str, line: int) -> dict[str, Any]:

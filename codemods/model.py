@@ -425,3 +425,19 @@ class FileScan:
     digest: bytes = b""  # of the content scanned, for the cache
     # What the module does with task results (`results`); None when the file was not parsed.
     results: ResultFacts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementEdit:
+    """Lines `first`..`last` (1-based, inclusive) of a file, as an edit rewrote them."""
+
+    first: int
+    last: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatementEdits:
+    """The statements one planned edit of a file rewrote, in file order."""
+
+    statements: tuple[StatementEdit, ...]

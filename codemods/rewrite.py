@@ -15,13 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from codemods.calls import scan_calls
+from codemods.calls import candidate_nodes, scan_calls
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
     FileResult,
     ScannedCalls,
     Severity,
+    StatementEdit,
     TaskIndex,
 )
 from codemods.plan import Edit, Plan, plan_calls
@@ -68,11 +69,19 @@ def safe_edit(
     source: str, tree: ast.Module, plan: Plan, scanned: ScannedCalls
 ) -> tuple[str, str | None]:
     """(new source, None), or (the source, what is wrong) when the edit fails or does not verify."""
+    statements, problem = safe_statement_edits(source, tree, plan, scanned)
+    return (source, problem) if problem is not None else (splice(source, statements), None)
+
+
+def safe_statement_edits(
+    source: str, tree: ast.Module, plan: Plan, scanned: ScannedCalls
+) -> tuple[tuple[StatementEdit, ...], str | None]:
+    """`statement_edits`, with an exception as what is wrong."""
     try:
-        return edit_statements(source, tree, plan.edits, scanned)
+        return statement_edits(source, tree, plan.edits, scanned)
     except Exception as error:
         first_line = (str(error).strip().splitlines() or [""])[0]
-        return source, f"{type(error).__name__}: {first_line}"
+        return (), f"{type(error).__name__}: {first_line}"
 
 
 def file_result(
@@ -138,6 +147,24 @@ def edit_statements(
 ) -> tuple[str, str | None]:
     """Apply the edits with libcst, parsing only the top-level statements that hold them; verify
     each edited statement. Returns the new source, and what is wrong with it if anything."""
+    statements, problem = statement_edits(source, tree, edits, scanned)
+    if problem is not None:
+        return source, problem
+    return splice(source, statements), None
+
+
+def _localize(edits: Iterable[Edit], scanned: ScannedCalls, first: int) -> list[Edit]:
+    """The edits with ordinals counted from line `first` on."""
+    return [
+        replace(e, ordinal=e.ordinal - bisect.bisect_left(scanned.candidate_lines[e.space], first))
+        for e in edits
+    ]
+
+
+def statement_edits(
+    source: str, tree: ast.Module, edits: Sequence[Edit], scanned: ScannedCalls
+) -> tuple[tuple[StatementEdit, ...], str | None]:
+    """Each edited top-level statement's new text, verified; or what is wrong."""
     from codemods import cstedit  # libcst costs ~0.1 s to import; most runs edit nothing
 
     lines = LINE.findall(source)
@@ -147,21 +174,60 @@ def edit_statements(
     for edit in edits:
         line = scanned.candidate_lines[edit.space][edit.ordinal]
         by_span[bisect.bisect_right(starts, line) - 1].append(edit)
-    for position in sorted(by_span, reverse=True):
+    done = []
+    for position in sorted(by_span):
         first, last, statements = spans[position]
-        local = [
-            replace(
-                e, ordinal=e.ordinal - bisect.bisect_left(scanned.candidate_lines[e.space], first)
-            )
-            for e in by_span[position]
-        ]
+        local = _localize(by_span[position], scanned, first)
         chunk = "".join(lines[first - 1 : last])
         new_chunk = cstedit.edit_source(chunk, local, scanned.callees)
         problem = verify_statements(statements, new_chunk, local, scanned.callees)
         if problem is not None:
-            return source, problem
-        lines[first - 1 : last] = [new_chunk]
-    return "".join(lines), None
+            return (), problem
+        done.append(StatementEdit(first, last, new_chunk))
+    return tuple(done), None
+
+
+def splice(source: str, statements: Sequence[StatementEdit]) -> str:
+    """`source` with the statements' lines replaced (in file order, not overlapping)."""
+    lines = LINE.findall(source)
+    for statement in reversed(statements):
+        lines[statement.first - 1 : statement.last] = [statement.text]
+    return "".join(lines)
+
+
+def reuse_statement_edits(
+    source: str, statements: Sequence[StatementEdit], edits: Sequence[Edit], scanned: ScannedCalls
+) -> str | None:
+    """The new text from statements an edit rewrote before (a cache), verified again against
+    `source` statement by statement as a fresh edit is; None when anything does not fit."""
+    lines = LINE.findall(source)
+    previous = 0
+    covered = 0
+    for statement in statements:
+        first, last = statement.first, statement.last
+        if not previous < first <= last <= len(lines):
+            return None
+        previous = last
+        inside = [e for e in edits if first <= scanned.candidate_lines[e.space][e.ordinal] <= last]
+        if not inside:
+            return None
+        covered += len(inside)
+        try:
+            before = ast.parse("".join(lines[first - 1 : last]))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        local = _localize(inside, scanned, first)
+        nodes = candidate_nodes(before, scanned.callees)
+        for edit, original in zip(local, inside, strict=True):
+            found = nodes[edit.space]
+            expected = scanned.candidate_lines[edit.space][original.ordinal] - first + 1
+            if not 0 <= edit.ordinal < len(found) or found[edit.ordinal].lineno != expected:
+                return None
+        if verify_statements(before.body, statement.text, local, scanned.callees) is not None:
+            return None
+    if covered != len(edits):
+        return None
+    return splice(source, statements)
 
 
 def parse_error(path: str, error: Exception) -> Diagnostic:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codemods.discovery import discover
+from codemods.discovery import Discovered, Stat, discover, key_maker, stat_key
 from codemods.files import SourceFile, content_digest, display_path, read_source
 from codemods.indexfile import IndexFileError, load_index
 from codemods.linking import build_index
@@ -23,6 +24,7 @@ from codemods.model import (
     OptionValue,
     Ref,
     Severity,
+    StatementEdits,
     TaskDef,
     TaskIndex,
     ValueExpr,
@@ -30,6 +32,7 @@ from codemods.model import (
 from codemods.modname import ModuleNamer
 from codemods.plan import plan_calls
 from codemods.report import Report, internal_error, sort_diagnostics
+from codemods.serial import DecodeError, EncodeError
 from codemods.symbols import SymbolTable
 
 if TYPE_CHECKING:
@@ -85,77 +88,126 @@ def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
     return tasks
 
 
-def _scan_named(item: tuple[Path, str, bool], max_size: int) -> FileScan:
-    from codemods.scan import scan_file
-
-    path, module, is_package = item
-    return scan_file(path, module=module, is_package=is_package, max_size=max_size)
-
-
-def _named_as(scan: FileScan, path: Path, names: Callable[[Path], tuple[str, bool]]) -> bool:
-    """The scan was made under the file's module name (a file that was not parsed has none)."""
-    return scan.facts is None or scan.facts.module == names(path)[0]
-
-
 def _scan_all(
-    paths: Sequence[Path],
+    paths: Sequence[str],
     settings: Settings,
     progress: Progress | None,
-    stats: dict[Path, tuple[int, int]],
+    found: Sequence[Discovered],
     cache: Cache | None,
-    names: Callable[[Path], tuple[str, bool]],
-) -> dict[Path, FileScan]:
+    names: ModuleNamer,
+) -> dict[str, FileScan]:
     """Every file's scan under the module name `names` gives it: from the cache when it is
     current, else computed (in parallel)."""
     tick = progress(len(paths)) if progress is not None else (lambda: None)
-    scans: dict[Path, FileScan] = {}
-    misses = []
-    stats = dict(stats)  # files named explicitly were not stat'ed by discovery: once, here
-    for path in paths:
-        if cache is not None:
-            stat = stats.get(path) or _stat(path)
-            if stat is not None:
-                stats[path] = stat
-            hit = cache.scan(path, *stat) if stat is not None else None
-            if hit is not None and _named_as(hit, path, names):
+    scans: dict[str, FileScan] = {}
+    misses: list[str] = []
+    namers: dict[str, Callable[[], tuple[str, bool]]] = {}
+    keys: dict[str, bytes] = {}
+    if cache is not None:
+        digests = {k: v for d in found for k, v in d.digests.items()}
+        stats = {k: v for d in found for k, v in d.stats.items()}
+        cache.load([folder for d in found for folder in d.folders])
+        to_key = key_maker()
+        for path in paths:
+            key = keys[path] = to_key(path)
+            namers[path] = _namer(path, names)
+            digest = digests.get(path)
+            if digest is None:
+                stat = stats.get(path) or _stat(path)
+                digest = cache.digest(key, stat) if stat is not None else None
+                if digest is None:
+                    digest = _digest(path)
+            hit = None
+            if digest is not None:
+                hit = cache.scan(key, path, digest, namers[path], settings.max_file_size)
+            if hit is None:
+                misses.append(path)
+            else:
                 scans[path] = hit
                 tick()
-                continue
-        misses.append(path)
+    else:
+        misses = list(paths)
     if not misses:
         return scans
-    scan = partial(_scan_named, max_size=settings.max_file_size)
-    items = [(path, *names(path)) for path in misses]
-    jobs = settings.jobs or os.cpu_count() or 1
-    if jobs > 1 and len(misses) >= PARALLEL_THRESHOLD:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            chunk = max(1, len(misses) // (jobs * 16))
-            for path, result in zip(misses, pool.map(scan, items, chunksize=chunk), strict=True):
-                scans[path] = result
-                tick()
-    else:
-        for item in items:
-            scans[item[0]] = scan(item)
-            tick()
-    if cache is not None:
-        for path in misses:
-            stat = stats.get(path)
-            if stat is not None:
-                cache.put_scan(path, *stat, scans[path])
+    before = {path: _stat(path) for path in misses} if cache is not None else {}
+    for path, scan in _scan_files(misses, settings, tick, names):
+        scans[path] = scan
+        stat = before.get(path)
+        if cache is not None and stat is not None:
+            cache.put_scan(keys[path], stat, scan, namers[path], settings.max_file_size)
     return scans
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
+def _scan_files(
+    paths: list[str], settings: Settings, tick: Callable[[], None], names: ModuleNamer
+) -> Iterable[tuple[str, FileScan]]:
+    """Scan files, in worker processes when there are many; results come back as bytes."""
+    from codemods.scan import scan_file  # parsing machinery: only when something is not cached
+
+    limit = settings.max_file_size
+    items = [(path, *names(Path(path))) for path in paths]
+    jobs = settings.jobs or os.cpu_count() or 1
+    if jobs > 1 and len(paths) >= PARALLEL_THRESHOLD:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from codemods.cache import scan_codec
+
+        codec = scan_codec()
+        encoded = partial(_scan_encoded, limit=limit)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            chunk = max(1, len(paths) // (jobs * 16))
+            for item, data in zip(items, pool.map(encoded, items, chunksize=chunk), strict=True):
+                path, module, is_package = item
+                scan = None
+                if data is not None:
+                    with suppress(DecodeError):
+                        scan = codec.decode(data, own_path=display_path(Path(path)))
+                if scan is None:  # it could not be sent back: scan it here
+                    scan = scan_file(
+                        Path(path), module=module, is_package=is_package, max_size=limit
+                    )
+                tick()
+                yield path, scan
+    else:
+        for path, module, is_package in items:
+            scan = scan_file(Path(path), module=module, is_package=is_package, max_size=limit)
+            tick()
+            yield path, scan
+
+
+def _scan_encoded(item: tuple[str, str, bool], limit: int) -> bytes | None:
+    """In a worker process: the scan, encoded (records nested deeply do not pickle)."""
+    from codemods.cache import scan_codec
+    from codemods.scan import scan_file
+
+    path, module, is_package = item
+    scan = scan_file(Path(path), module=module, is_package=is_package, max_size=limit)
     try:
-        info = path.stat()
+        return scan_codec().encode(scan, own_path=scan.display)
+    except EncodeError:
+        return None
+
+
+def _namer(path: str, names: ModuleNamer) -> Callable[[], tuple[str, bool]]:
+    return lambda: names(Path(path))
+
+
+def _stat(path: str) -> Stat | None:
+    try:
+        return stat_key(os.lstat(path))
     except OSError:
         return None
-    return info.st_size, info.st_mtime_ns
+
+
+def _digest(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return content_digest(handle.read())
+    except OSError:
+        return None
 
 
 def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
@@ -177,7 +229,7 @@ def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
 
 
 def _read_referenced_modules(
-    scans: dict[Path, FileScan], table: SymbolTable, settings: Settings, names: ModuleNamer
+    scans: dict[str, FileScan], table: SymbolTable, settings: Settings, names: ModuleNamer
 ) -> None:
     """Constants may live in modules without a hint (`class Names: X = "x"`, a `constants/all.py`
     that is only `from .base import *`): the table reads such a module when a name leads into
@@ -190,36 +242,37 @@ def _read_referenced_modules(
 class _ModuleLoader:
     """Reads a module not parsed yet, by its name, for the symbol table."""
 
-    def __init__(self, scans: dict[Path, FileScan], settings: Settings, names: ModuleNamer) -> None:
+    def __init__(self, scans: dict[str, FileScan], settings: Settings, names: ModuleNamer) -> None:
         self.scans = scans
         self.settings = settings
         self.module_names = names
-        self.by_stem: dict[str, list[Path]] | None = None
+        self.by_stem: dict[str, list[str]] | None = None
 
     def __call__(self, module: str) -> ModuleFacts | None:
         if self.by_stem is None:  # naming a file costs stats: only those that may match
             self.by_stem = {}
             for path, scan in self.scans.items():
                 if scan.facts is None and scan.problem is None:
-                    stem = path.parent.name if path.name == "__init__.py" else path.stem
+                    folder, _, name = path.rpartition("/")
+                    stem = folder.rpartition("/")[2] if name == "__init__.py" else name[:-3]
                     self.by_stem.setdefault(stem, []).append(path)
         for path in self.by_stem.get(module.rpartition(".")[2], ()):
-            name, is_package = self.module_names(path)
+            name, is_package = self.module_names(Path(path))
             if name == module and self.scans[path].facts is None:
                 from codemods.scan import scan_file
 
                 limit = self.settings.max_file_size
                 scan = scan_file(
-                    path, module=name, is_package=is_package, max_size=limit, force=True
+                    Path(path), module=name, is_package=is_package, max_size=limit, force=True
                 )
                 self.scans[path] = scan
                 return scan.facts
         return None
 
 
-def _symlink(link: Path) -> Diagnostic:
+def _symlink(link: str) -> Diagnostic:
     return Diagnostic(
-        display_path(link),
+        display_path(Path(link)),
         1,
         "symlink",
         Severity.INFO,
@@ -235,26 +288,25 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     found = discover(settings.paths, settings.exclude)
     targets = set(found.files)
     loaded = load_index_files(settings.index_files)
-    stats = found.stats
+    listings = [found]
     if settings.workers or settings.index_files:
         workers = discover(settings.workers, settings.exclude)
         indexed = set(workers.files)
-        stats = {**stats, **workers.stats}
+        listings.append(workers)
     else:
         indexed = targets
     cache = None
     if settings.cache_dir is not None:
         from codemods.cache import open_cache
 
-        cache = open_cache(settings.cache_dir, settings.source_roots, settings.max_file_size)
+        cache = open_cache(settings.cache_dir)
     names = ModuleNamer(settings.source_roots)
-    files = sorted(targets | indexed, key=os.fspath)
-    scans = _scan_all(files, settings, progress, stats, cache, names)
+    scans = _scan_all(sorted(targets | indexed), settings, progress, listings, cache, names)
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
     _read_referenced_modules(scans, table, settings, names)
-    ordered = sorted(scans.items(), key=lambda item: os.fspath(item[0]))
+    ordered = sorted(scans.items())
     declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]
     index = build_index(
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
@@ -275,7 +327,7 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
 
 
 def _apply(
-    path: Path,
+    path: str,
     scan: FileScan,
     index: TaskIndex,
     table: SymbolTable,
@@ -284,7 +336,14 @@ def _apply(
     cache: Cache | None,
 ) -> FileResult:
     """Plan a file's calls; read and edit it only when something changes."""
-    from codemods.rewrite import file_result, parse_error, safe_edit, with_bytes
+    from codemods.rewrite import (
+        file_result,
+        parse_error,
+        reuse_statement_edits,
+        safe_statement_edits,
+        splice,
+        with_bytes,
+    )
 
     assert scan.calls is not None
     display = scan.display
@@ -294,7 +353,7 @@ def _apply(
         )
         if not plan.edits:
             return FileResult(display, "", diagnostics=plan.diagnostics)
-        source = read_source(path)
+        source = read_source(Path(path))
         if isinstance(source, Diagnostic):
             return FileResult(display, "", diagnostics=(source,))
         if content_digest(source.data) != scan.digest:
@@ -304,19 +363,23 @@ def _apply(
             )  # fmt: skip
             return FileResult(display, source.text, diagnostics=(*plan.diagnostics, changed))
         sources[display] = source
+        # A cached edit is verified again, statement by statement; one that does not fit is a miss.
         key = content_digest(repr((scan.digest, plan.edits, sorted(scan.calls.callees))).encode())
-        done = cache.edit(key) if cache is not None else None
-        if done is None:
+        path_key = key_maker()(path)
+        done = cache.edit(path_key, key) if cache is not None else None
+        new_source = None
+        if done is not None:
+            new_source = reuse_statement_edits(source.text, done.statements, plan.edits, scan.calls)
+        problem = None
+        if new_source is None:
             try:
                 tree = ast.parse(source.text)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
-            new_source, problem = safe_edit(source.text, tree, plan, scan.calls)
-            if cache is not None:
-                cache.put_edit(key, new_source if problem is None else None, problem)
-        else:
-            new_source = done[0] if done[0] is not None else source.text
-            problem = done[1]
+            statements, problem = safe_statement_edits(source.text, tree, plan, scan.calls)
+            new_source = source.text if problem is not None else splice(source.text, statements)
+            if cache is not None and problem is None:
+                cache.put_edit(path_key, key, StatementEdits(statements))
         result = file_result(display, source.text, plan, new_source, problem)
         return with_bytes(result, source.data, source.encoding)
     except RecursionError:
