@@ -39,7 +39,8 @@ _source_root = click.option(
     "source_roots",
     multiple=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder that module names are relative to (default: found from __init__.py files).",
+    help="Folder that module names are relative to (repeatable; default: inferred from the "
+    "absolute imports, manage.py, src/ and packaging files, else __init__.py files).",
 )
 _exclude = click.option(
     "--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB (repeatable)."
@@ -315,6 +316,9 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
 )
 @_source_root
 @_exclude
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also print the source roots module names start from."
+)
 @click.pass_context
 def fix_command(
     ctx: click.Context,
@@ -339,6 +343,7 @@ def fix_command(
     max_file_size: str | None,
     source_roots: tuple[Path, ...],
     exclude: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Add the options each send_task call lacks, under PATHS (default: .).
 
@@ -387,6 +392,7 @@ def fix_command(
             show_diff=show_diff,
             severity=config.severity,
             strict=strict if strict is not None else bool(config.strict),
+            verbose=verbose,
         )
     )
     ctx.exit(code)

@@ -46,6 +46,7 @@ class FixOptions:
     show_diff: bool = False
     severity: Mapping[str, str] = field(default_factory=dict)
     strict: bool = False
+    verbose: bool = False
 
 
 def _color(stream: object) -> bool:
@@ -254,7 +255,15 @@ def _write(outcome: Outcome, report: Report, *, force: bool = False) -> Report:
     )
 
 
+def roots_line(report: Report) -> str:
+    """Where module names start, and why: `-v` shows it."""
+    roots = ", ".join(f"{root} ({why})" for root, why in report.source_roots) or "none"
+    return f"celery-codemod: source roots: {roots}"
+
+
 def _output(report: Report, options: FixOptions) -> None:
+    if options.verbose:
+        click.echo(roots_line(report), err=True)
     if options.output_format == "json":
         click.echo(dump_json(report), nl=False)
         return

@@ -14,6 +14,7 @@ import ast
 
 from codemods.astutil import dotted_name, iter_module_statements, star_imports
 from codemods.bindings import read_bindings, read_exports
+from codemods.layout import absolute_imports
 from codemods.model import (
     AppFacts,
     ClassFacts,
@@ -57,6 +58,7 @@ def index_tree(
         django_settings=reader.django_settings,
         bindings=read_bindings(tree, module, is_package, reader.imports),
         exports=read_exports(tree),
+        absolute_imports=absolute_imports(tree),
     )
 
 

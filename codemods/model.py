@@ -313,6 +313,8 @@ class ModuleFacts:
     bindings: tuple[BindingStep, ...] = ()
     # A literal `__all__` (what `from module import *` copies); None: the public names.
     exports: tuple[str, ...] | None = None
+    # Dotted names imported absolutely (`from a.b import c`: "a.b.c", "a.b"), for source roots.
+    absolute_imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

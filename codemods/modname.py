@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Sequence
-from functools import lru_cache
 from pathlib import Path
-
-
-@lru_cache(maxsize=4096)
-def _is_package_dir(directory: Path) -> bool:
-    return (directory / "__init__.py").is_file()
 
 
 def module_name(path: Path, source_roots: Sequence[Path] = ()) -> tuple[str, bool]:
@@ -22,12 +16,13 @@ def module_name(path: Path, source_roots: Sequence[Path] = ()) -> tuple[str, boo
     return ModuleNamer(source_roots)(path)
 
 
-# A folder's module path and the folder module names start from.
-_Folder = tuple[tuple[str, ...], Path]
+# A folder's module path and the folder module names start from (real, absolute paths as text).
+_Folder = tuple[tuple[str, ...], str]
 
 
 class ModuleNamer:
-    """Module names for many files, each folder worked out once.
+    """Module names for many files, each folder worked out once (paths are handled as text:
+    `pathlib` costs too much per file on large trees).
 
     Explicit `source_roots` win: a file under one is named by its path below the deepest of them.
     Otherwise a folder in `tops` (a top-level package) or whose parent is in `roots` (a folder on
@@ -39,69 +34,93 @@ class ModuleNamer:
         self,
         source_roots: Sequence[Path] = (),
         *,
-        tops: Collection[Path] = (),
-        roots: Collection[Path] = (),
+        tops: Collection[str] = (),
+        roots: Collection[str] = (),
     ) -> None:
-        resolved = {Path(os.path.realpath(r)) for r in source_roots}
-        self._source_roots = sorted(resolved, key=lambda r: -len(r.parts))
+        resolved = {os.path.realpath(r) for r in source_roots}
+        self._source_roots = sorted(resolved, key=lambda r: -r.count(os.sep))
         self._tops = frozenset(tops)
         self._roots = frozenset(roots)
-        self._folders: dict[Path, _Folder] = {}
-        self._memo: dict[tuple[str, Path], _Folder | None] = {}
-        self._real: dict[Path, Path] = {}
+        self._folders: dict[str, _Folder] = {}
+        self._real: dict[str, str] = {}
+        self._rooted_memo: dict[str, _Folder | None] = {}
+        self._walk_memo: dict[str, _Folder] = {}
+        self._packages: dict[str, bool] = {}
 
-    def __call__(self, path: Path) -> tuple[str, bool]:
-        parts, _ = self._folder(self._realpath(path.parent))
-        is_package = path.name == "__init__.py"
+    def __call__(self, path: str | Path) -> tuple[str, bool]:
+        parts, _ = self._folder(self.real_folder(path))
+        name = os.path.basename(path)
+        is_package = name == "__init__.py"
         if not is_package:
-            parts = (*parts, path.name.removesuffix(".py"))
+            parts = (*parts, name[:-3] if name.endswith(".py") else name)
         return ".".join(parts), is_package
 
-    def root(self, path: Path) -> Path:
-        """The folder the file's module name starts from."""
-        return self._folder(self._realpath(path.parent))[1]
+    def real_folder(self, path: str | Path) -> str:
+        """The file's folder as an absolute path with symbolic links resolved."""
+        return self._realpath(os.path.dirname(path))
 
-    def _realpath(self, folder: Path) -> Path:
+    def real_path(self, path: str | Path) -> str:
+        return os.path.join(self.real_folder(path), os.path.basename(path))
+
+    def root(self, path: str | Path) -> Path:
+        """The folder the file's module name starts from."""
+        return Path(self._folder(self.real_folder(path))[1])
+
+    def _realpath(self, folder: str) -> str:
         real = self._real.get(folder)
         if real is None:
-            real = self._real[folder] = Path(os.path.realpath(folder))
+            absolute = os.path.abspath(folder)
+            parent = os.path.dirname(absolute)
+            if parent == absolute or os.path.islink(absolute):
+                real = os.path.realpath(absolute)
+            else:  # one lstat per folder, instead of one per part of its path
+                real = os.path.join(self._realpath(parent), os.path.basename(absolute))
+            self._real[folder] = real
         return real
 
-    def _folder(self, folder: Path) -> _Folder:
+    def _folder(self, folder: str) -> _Folder:
         found = self._folders.get(folder)
         if found is None:
             found = self._folders[folder] = self._compute(folder)
         return found
 
-    def _compute(self, folder: Path) -> _Folder:
+    def _compute(self, folder: str) -> _Folder:
         for root in self._source_roots:
-            if folder.is_relative_to(root):
-                return folder.relative_to(root).parts, root
+            if folder == root:
+                return (), root
+            if folder.startswith(root + os.sep):
+                return tuple(folder[len(root) + 1 :].split(os.sep)), root
         if self._tops or self._roots:
             rooted = self._rooted(folder)
             if rooted is not None:
                 return rooted
         return self._walk_up(folder)
 
-    def _rooted(self, folder: Path) -> _Folder | None:
+    def _rooted(self, folder: str) -> _Folder | None:
         """The name from the nearest top-level package or root folder above, if any."""
-        if folder == folder.parent:
+        parent = os.path.dirname(folder)
+        if parent == folder:
             return None
-        if folder in self._tops or folder.parent in self._roots:
-            return (folder.name,), folder.parent
-        key = ("rooted", folder)
-        if key not in self._memo:
-            self._memo[key] = self._rooted(folder.parent)
-        above = self._memo[key]
-        return None if above is None else ((*above[0], folder.name), above[1])
+        name = os.path.basename(folder)
+        if folder in self._tops or parent in self._roots:
+            return (name,), parent
+        if folder not in self._rooted_memo:
+            self._rooted_memo[folder] = self._rooted(parent)
+        above = self._rooted_memo[folder]
+        return None if above is None else ((*above[0], name), above[1])
 
-    def _walk_up(self, folder: Path) -> _Folder:
+    def _walk_up(self, folder: str) -> _Folder:
         """Regular packages: the folders holding an `__init__.py`, up to the first that does not."""
-        if folder == folder.parent or not _is_package_dir(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder or not self._is_package(folder):
             return (), folder
-        key = ("walk", folder)
-        if key not in self._memo:
-            self._memo[key] = self._walk_up(folder.parent)
-        above = self._memo[key]
-        assert above is not None
-        return (*above[0], folder.name), above[1]
+        if folder not in self._walk_memo:
+            self._walk_memo[folder] = self._walk_up(parent)
+        above = self._walk_memo[folder]
+        return (*above[0], os.path.basename(folder)), above[1]
+
+    def _is_package(self, folder: str) -> bool:
+        known = self._packages.get(folder)
+        if known is None:
+            known = self._packages[folder] = os.path.isfile(os.path.join(folder, "__init__.py"))
+        return known

@@ -19,6 +19,8 @@ class Report:
     diagnostics: Sequence[Diagnostic]  # every diagnostic, sorted: the files' and the index's
     files_scanned: int
     tasks_indexed: int
+    # (folder, why) for each source root the files that declare or call tasks are named from.
+    source_roots: tuple[tuple[str, str], ...] = ()
 
     @property
     def changed(self) -> list[FileResult]:
@@ -92,6 +94,7 @@ def json_document(report: Report) -> dict[str, Any]:
             "files_changed": len(report.changed),
             "calls_changed": report.calls_changed,
             "tasks_indexed": report.tasks_indexed,
+            "source_roots": [root for root, _ in report.source_roots],
         },
     }
 

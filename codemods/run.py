@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from codemods.discovery import Discovered, Stat, discover, key_maker, stat_key
 from codemods.files import SourceFile, content_digest, display_path, read_source
 from codemods.indexfile import IndexFileError, load_index
+from codemods.layout import infer_layout, marker_roots
 from codemods.linking import build_index
 from codemods.model import (
     PARITY_OPTIONS,
@@ -270,6 +271,44 @@ class _ModuleLoader:
         return None
 
 
+def _infer_layout(
+    files: Sequence[str], scans: Mapping[str, FileScan], settings: Settings, names: ModuleNamer
+) -> tuple[ModuleNamer, Mapping[str, str]]:
+    """A namer for the source roots the code implies, and why each root was chosen."""
+    real = [names.real_path(path) for path in files]
+    imports = {
+        names.real_path(path): scan.facts.absolute_imports
+        for path, scan in scans.items()
+        if scan.facts is not None and scan.facts.absolute_imports
+    }
+    given = [*settings.paths, *settings.workers, Path(".")]
+    bounds = {os.path.realpath(p if p.is_dir() else p.parent) for p in given}
+    layout = infer_layout(real, imports, marker_roots(real, bounds))
+    if not layout:
+        return names, {}
+    return ModuleNamer(tops=layout.tops, roots=layout.roots), layout.reasons
+
+
+def _named_as(scan: FileScan, path: str, names: ModuleNamer) -> bool:
+    """The scan was made under the file's module name (a file that was not parsed has none)."""
+    return scan.facts is None or scan.facts.module == names(path)[0]
+
+
+def _source_roots(
+    scans: Mapping[str, FileScan], names: ModuleNamer, reasons: Mapping[str, str], given: bool
+) -> tuple[tuple[str, str], ...]:
+    """The roots the names of the files that declare or call tasks start from, and why."""
+    found: dict[str, str] = {}
+    for path, scan in scans.items():
+        facts = scan.facts
+        if facts is None or not (facts.declared or facts.apps or (scan.calls and scan.calls.sites)):
+            continue
+        root = names.root(path)
+        why = "--source-root" if given else reasons.get(str(root), "__init__.py files")
+        found.setdefault(display_path(root), why)
+    return tuple(sorted(found.items()))
+
+
 def _symlink(link: str) -> Diagnostic:
     return Diagnostic(
         display_path(Path(link)),
@@ -301,7 +340,13 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
 
         cache = open_cache(settings.cache_dir)
     names = ModuleNamer(settings.source_roots)
-    scans = _scan_all(sorted(targets | indexed), settings, progress, listings, cache, names)
+    files = sorted(targets | indexed)
+    scans = _scan_all(files, settings, progress, listings, cache, names)
+    reasons: Mapping[str, str] = {}
+    if not settings.source_roots:
+        names, reasons = _infer_layout(files, scans, settings, names)
+        renamed = [p for p in files if not _named_as(scans[p], p, names)]
+        scans.update(_scan_all(renamed, settings, None, listings, cache, names))
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
@@ -321,7 +366,13 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     diagnostics = sort_diagnostics(
         [*problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
     )
-    report = Report(results, diagnostics, files_scanned=len(targets), tasks_indexed=len(index))
+    report = Report(
+        results,
+        diagnostics,
+        files_scanned=len(targets),
+        tasks_indexed=len(index),
+        source_roots=_source_roots(scans, names, reasons, bool(settings.source_roots)),
+    )
     modules = {scan.display: scan.facts.module for _, scan in ordered if scan.facts is not None}
     return Outcome(report, index, sources, table, modules)
 

@@ -86,6 +86,7 @@ def test_json_follows_the_design_schema(demo: Path) -> None:
         "files_changed": 3,
         "calls_changed": 10,
         "tasks_indexed": 8,
+        "source_roots": ["producers/api", "producers/batch", "worker"],
     }
     assert document["changes"][0] == {
         "path": "producers/api/signup.py",
