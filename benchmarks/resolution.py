@@ -7,7 +7,7 @@ Each shape is a generated tree (`build`): a worker declaring the task `real.task
 producer that sends it by a name imported through an import graph of the shape's kind, with the
 name defined at the far end (`found`) or nowhere (`missing`). Every measurement runs the tool's
 real pipeline (`codemods.run.collect`: discover, scan, link, plan, edit; no cache, one process) in
-a fresh interpreter, under a timeout; the time printed is that of `collect` alone.
+a fresh interpreter, under a timeout; the time printed is that of `collect`.
 """
 
 from __future__ import annotations
@@ -176,15 +176,16 @@ def fstring_fanout(n: int, found: bool) -> Files:
 
 
 def unknown_tasks(n: int, found: bool) -> Files:
-    """20 n tasks, and 20 n calls to names no task has (or to those tasks, already complete)."""
-    count = 20 * n
-    tasks = "".join(f"@app.task(queue='q')\ndef process_item_{i}(x): pass\n" for i in range(count))
-    call = "process_item_{}', args=[1], queue='q'" if found else "handle_event_{}', args=[1]"
-    calls = "".join(f"    app.send_task('proj.jobs.{call.format(j)})\n" for j in range(count))
-    return {
-        "proj/jobs.py": "from proj.celery import app\n" + tasks,
-        "producer.py": "from proj.celery import app\n\ndef go():\n" + calls,
-    }
+    """n modules of 20 tasks, and n modules of 20 calls to names no task has (or to those
+    tasks, already complete): the unknown names get suggestions."""
+    files = {}
+    for i in range(n):
+        tasks = "".join(f"@app.task(queue='q')\ndef process_item_{j}(x): pass\n" for j in range(20))
+        files[f"proj/jobs{i}.py"] = "from proj.celery import app\n" + tasks
+        call = "process_item_{}', args=[1], queue='q'" if found else "handle_event_{}', args=[1]"
+        calls = "".join(f"    app.send_task('proj.jobs{i}.{call.format(j)})\n" for j in range(20))
+        files[f"producer{i}.py"] = "from proj.celery import app\n\ndef go():\n" + calls
+    return files
 
 
 SHAPES: dict[str, Callable[[int, bool], Files]] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from codemods.astutil import dotted_name, resolve_relative, scope_bindings
+from codemods.astutil import dotted_name, iter_statements, resolve_relative, scope_bindings
 from codemods.model import NOT_LITERAL, Binding, BindingStep, Branches, Concat, Ref, ValueExpr
 from codemods.symbols import qualify, read_value
 
@@ -93,27 +93,18 @@ def _string_list(node: ast.expr | None) -> list[str] | None:
 def _global_rebinds(tree: ast.Module) -> dict[str, int]:
     """Module names that functions rebind through a `global` declaration: name -> def line."""
     found: dict[str, int] = {}
-    stack: list[ast.AST] = list(tree.body)
-    while stack:
-        node = stack.pop()
+    for node in iter_statements(tree.body, into_definitions=True):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             declared = {
-                name for sub in ast.walk(node) if isinstance(sub, ast.Global) for name in sub.names
+                name
+                for sub in iter_statements(node.body, into_definitions=False)
+                if isinstance(sub, ast.Global)
+                for name in sub.names
             }
             if declared:
                 for name in scope_bindings(node.body):
                     if name in declared:
                         found.setdefault(name, node.lineno)
-            stack.extend(node.body)
-        elif isinstance(node, ast.ClassDef):
-            stack.extend(node.body)
-        else:
-            for block in ("body", "orelse", "finalbody"):
-                stack.extend(getattr(node, block, ()) or ())
-            for handler in getattr(node, "handlers", ()):
-                stack.extend(handler.body)
-            for case in getattr(node, "cases", ()):
-                stack.extend(case.body)
     return found
 
 

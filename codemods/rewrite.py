@@ -50,7 +50,7 @@ def rewrite_source(
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         return FileResult(path, source, diagnostics=(parse_error(path, error),))
     scanned = scan_calls(tree, source_lines(source), module=module, is_package=is_package)
-    table = with_module(symbols or SymbolTable(), tree, module, is_package)
+    table = with_module(symbols or SymbolTable(), tree, module, is_package, path)
     plan = plan_calls(scanned.sites, index, path=path, options=options, symbols=table)
     return apply_plan(source, tree, scanned, plan, path=path)
 

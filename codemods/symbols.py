@@ -881,10 +881,12 @@ def _star_sources(step: Branches) -> list[str]:
     return found
 
 
-def with_module(table: SymbolTable, tree: ast.Module, module: str, is_package: bool) -> SymbolTable:
+def with_module(
+    table: SymbolTable, tree: ast.Module, module: str, is_package: bool, path: str = ""
+) -> SymbolTable:
     """`table` with one more module's bindings on top (the table is not copied)."""
     from codemods.bindings import read_bindings, read_exports
 
     imports = import_table(tree, module, is_package)
     steps = read_bindings(tree, module, is_package, imports)
-    return table.layered(_Module(module, "", steps, read_exports(tree)))
+    return table.layered(_Module(module, path, steps, read_exports(tree)))
