@@ -296,6 +296,21 @@ class ScopeTracker(ast.NodeVisitor):
             self.visit(statement)
         self._scopes.pop()
 
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        """`a + b + c + ...` is a tree as deep as the chain is long: visit its operands in a
+        loop, not by recursion (a 600-term string concatenation is ordinary generated code)."""
+        operands: list[ast.expr] = []
+        stack: list[ast.expr] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.BinOp) and type(current.op) is type(node.op):
+                stack.append(current.right)
+                stack.append(current.left)
+            else:
+                operands.append(current)
+        for operand in operands:
+            self.visit(operand)
+
     def _visit_scoped_expression(self, node: ast.AST) -> None:
         self._scopes.append(node)
         self.generic_visit(node)

@@ -171,10 +171,13 @@ def test_a_long_plus_chain_is_one_flat_concat() -> None:
 def test_a_module_with_a_long_plus_chain_is_indexed(tmp_path: Path, terms: int) -> None:
     path = tmp_path / "sql.py"
     query = " + ".join(['"x "'] * terms)
-    path.write_text(APP + f"QUERY = {query}\n@app.task(queue='q')\ndef t(): pass\n")
+    path.write_text(
+        APP + f"QUERY = {query}\n@app.task(queue='q')\ndef t(): pass\napp.send_task('sql.t')\n"
+    )
     scan = scan_file(path, module="sql", is_package=False, max_size=10_000_000)
     assert scan.problem is None
     assert scan.facts is not None and [d.function for d in scan.facts.declared] == ["t"]
+    assert scan.calls is not None and len(scan.calls.sites) == 1
     pickle.dumps(scan)
 
 
