@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -320,8 +321,54 @@ def _emit_index(text: str, output: Path | None, count: int) -> None:
     "-v", "--verbose", is_flag=True, help="Also print the source roots module names start from."
 )
 @click.pass_context
-def fix_command(
+def fix_command(ctx: click.Context, /, **values: Any) -> None:
+    """Add the options each send_task call lacks, under PATHS (default: .).
+
+    Without --check, --write or --patches, print the diff (git apply takes it) and exit 0.
+    """
+    ctx.exit(fix(_fix_options(ctx, **values)))
+
+
+def _results_parameters() -> list[click.Parameter]:
+    """`fix`'s options, without --options (nothing is propagated), with --fix-typos."""
+    params = [p for p in fix_command.params if p.name not in ("options_list", "show_diff")]
+    params.append(
+        click.Option(
+            ["--diff", "show_diff"],
+            is_flag=True,
+            help="Print the declaration diffs (git apply takes them); the report goes to stderr.",
+        )
+    )
+    params.append(
+        click.Option(
+            ["--fix-typos"],
+            is_flag=True,
+            help="Rename a misspelled ignore_result (ignore_results=True) where nobody reads the "
+            "result; other misspelled options are only reported (a fix changes behaviour).",
+        )
+    )
+    return params
+
+
+@main.command("results", params=_results_parameters())
+@click.pass_context
+def results_command(ctx: click.Context, /, fix_typos: bool, **values: Any) -> None:
+    """Declare ignore_result=True on the tasks whose results nobody reads, under PATHS
+    (default: .), and say which apps need a result backend at all.
+
+    Every call of every task is followed to where its result goes. Without --check, --write,
+    --patches or --diff, print one line per task (its verdict: unread, read, unknown, ignored)
+    and per app, and exit 0.
+    """
+    from codemods.resultscmd import ResultsOptions, results
+
+    options = _fix_options(ctx, options_list=None, **values)
+    ctx.exit(results(ResultsOptions(options, fix_typos=fix_typos)))
+
+
+def _fix_options(
     ctx: click.Context,
+    *,
     paths: tuple[Path, ...],
     workers: tuple[Path, ...],
     index_files: tuple[Path, ...],
@@ -344,11 +391,9 @@ def fix_command(
     source_roots: tuple[Path, ...],
     exclude: tuple[str, ...],
     verbose: bool,
-) -> None:
-    """Add the options each send_task call lacks, under PATHS (default: .).
-
-    Without --check, --write or --patches, print the diff (git apply takes it) and exit 0.
-    """
+) -> FixOptions:
+    """The options of `fix` (and of `results`, which shares them) from the command line over
+    the configuration."""
     if sum((check, write, patches_dir is not None)) > 1:
         raise click.UsageError("--check, --write and --patches cannot be used together")
     config = _config(ctx)
@@ -376,26 +421,23 @@ def fix_command(
         jobs=_jobs(jobs or config.jobs),
         cache_dir=None if no_cache else cache_dir or config.cache_dir or default_cache_dir(),
     )
-    code = fix(
-        FixOptions(
-            settings=settings,
-            check=check,
-            write=write,
-            patches_dir=patches_dir,
-            split_depth=next(
-                d for d in (split_depth, config.split_depth, DEFAULT_SPLIT_DEPTH) if d is not None
-            ),
-            split_by_codeowners=split_by == "codeowners",
-            allow_dirty=allow_dirty,
-            force_write=force_write,
-            output_format=output_format,
-            show_diff=show_diff,
-            severity=config.severity,
-            strict=strict if strict is not None else bool(config.strict),
-            verbose=verbose,
-        )
+    return FixOptions(
+        settings=settings,
+        check=check,
+        write=write,
+        patches_dir=patches_dir,
+        split_depth=next(
+            d for d in (split_depth, config.split_depth, DEFAULT_SPLIT_DEPTH) if d is not None
+        ),
+        split_by_codeowners=split_by == "codeowners",
+        allow_dirty=allow_dirty,
+        force_write=force_write,
+        output_format=output_format,
+        show_diff=show_diff,
+        severity=config.severity,
+        strict=strict if strict is not None else bool(config.strict),
+        verbose=verbose,
     )
-    ctx.exit(code)
 
 
 @main.group("cache")

@@ -14,7 +14,8 @@ import json
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 from urllib.parse import quote
@@ -54,6 +55,10 @@ RULE_DESCRIPTIONS: Mapping[str, str] = {
     "unresolved-decorator": "A project decorator applies a task decorator in an unfollowed way.",
     "read-error": "A file could not be read.",
     "write-error": "A file could not be written.",
+    "unread-result": "Nobody reads the task's result: it can declare ignore_result=True.",
+    "ignored-but-read": "A result is read, but its task ignores results.",
+    "option-typo": "A declaration keyword Celery ignores; the option it probably means.",
+    "ignore-result-not-added": "Nobody reads the task's result; its declaration is edited by hand.",
 }
 
 # Equal lines between two changed blocks that are still diffed as one block.
@@ -77,6 +82,26 @@ def change_message(change: Change) -> str:
         f"task {change.task!r} declares {_option_list(change.added)}; "
         "this call does not pass them (celery-codemod fix --write adds them)"
     )
+
+
+def _fix_description(result: FileResult) -> str:
+    calls = len(result.changes)
+    return (
+        f"Add the options their tasks declare to {calls} call{'' if calls == 1 else 's'} "
+        f"in {result.path}"
+    )
+
+
+@dataclass(frozen=True)
+class ChangeRule:
+    """How pending changes are reported: their rule, message, and the fix's description."""
+
+    code: str
+    describe: Callable[[Change], str]
+    fix_text: Callable[[FileResult], str]
+
+
+FIX_RULE = ChangeRule(MISSING_OPTIONS, change_message, _fix_description)
 
 
 def _changes(report: Report) -> Iterable[Change]:
@@ -109,7 +134,7 @@ def _annotation(level: str, path: str, line: int, code: str, message: str) -> st
     return f"::{level} {properties}::{escape_data(message)}"
 
 
-def github_annotations(report: Report) -> str:
+def github_annotations(report: Report, rule: ChangeRule = FIX_RULE) -> str:
     """One workflow command per line (`::error file=...,line=...,title=...::message`).
 
     Diagnostics keep their severity (info becomes `notice`); each pending change is an `error`
@@ -122,7 +147,7 @@ def github_annotations(report: Report) -> str:
         entries.append((d.path, d.line, order, text))
     base = len(entries)
     for order, c in enumerate(_changes(report)):
-        text = _annotation("error", c.path, c.line, MISSING_OPTIONS, change_message(c))
+        text = _annotation("error", c.path, c.line, rule.code, rule.describe(c))
         entries.append((c.path, c.line, base + order, text))
     entries.sort(key=lambda entry: entry[:3])
     return "".join(f"{text}\n" for *_, text in entries)
@@ -303,7 +328,7 @@ def _location(path: str, line: int) -> dict[str, Any]:
     }
 
 
-def _fix(result: FileResult) -> dict[str, Any]:
+def _fix(result: FileResult, rule: ChangeRule = FIX_RULE) -> dict[str, Any]:
     assert result.new_source is not None
     positions = _Positions(result.source)
     replacements = []
@@ -312,12 +337,8 @@ def _fix(result: FileResult) -> dict[str, Any]:
         if text:
             replacement["insertedContent"] = {"text": text}
         replacements.append(replacement)
-    calls = len(result.changes)
     return {
-        "description": {
-            "text": f"Add the options their tasks declare to {calls} "
-            f"call{'' if calls == 1 else 's'} in {result.path}"
-        },
+        "description": {"text": rule.fix_text(result)},
         "artifactChanges": [
             {
                 "artifactLocation": {"uri": artifact_uri(result.path), "uriBaseId": SRCROOT},
@@ -337,7 +358,11 @@ def _rule(code: str, level: str) -> dict[str, Any]:
 
 
 def sarif_document(
-    report: Report, *, tool_version: str, information_uri: str | None = None
+    report: Report,
+    *,
+    tool_version: str,
+    information_uri: str | None = None,
+    rule: ChangeRule = FIX_RULE,
 ) -> dict[str, Any]:
     """The report as a SARIF 2.1.0 log with one run.
 
@@ -353,7 +378,7 @@ def sarif_document(
     nested in another's arguments, or a beat entry whose `options` come before its `"task"` key,
     would be split wrongly), and a consumer applying one partial fix could leave broken code.
     """
-    rules = {MISSING_OPTIONS: _rule(MISSING_OPTIONS, "error")}
+    rules = {rule.code: _rule(rule.code, "error")}
     for d in report.diagnostics:
         rules.setdefault(d.code, _rule(d.code, SARIF_LEVELS[d.severity]))
     rule_index = {code: number for number, code in enumerate(rules)}
@@ -366,12 +391,10 @@ def sarif_document(
         changes = file_result.changes
         first = min(range(len(changes)), key=lambda k: changes[k].line, default=-1)
         for position, change in enumerate(changes):
-            result = _result(
-                MISSING_OPTIONS, "error", change_message(change), change.path, change.line
-            )
+            result = _result(rule.code, "error", rule.describe(change), change.path, change.line)
             result["properties"] = {"task": change.task, "added": dict(change.added)}
             if position == first:
-                result["fixes"] = [_fix(file_result)]
+                result["fixes"] = [_fix(file_result, rule)]
             entries.append((change.path, change.line, len(entries), result))
     entries.sort(key=lambda entry: entry[:3])
     results = []

@@ -12,7 +12,7 @@ import difflib
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codemods.index import bound_signature
 from codemods.model import (
@@ -470,7 +470,11 @@ class _Linker:
             self._set(layers, option, value, declared)
             self._check_keyword(declared, option, mro)
         signature = self._signature(declared, wrappers)
-        return self._make(name, declared.path, declared.line, layers, signature)
+        task = self._make(name, declared.path, declared.line, layers, signature)
+        function = (
+            f"{declared.module}.{declared.function}" if declared.module else declared.function
+        )
+        return replace(task, function=function, app=app)
 
     def _signature(
         self, declared: DeclaredTask, wrappers: list[DecoratorWrapper]
@@ -517,7 +521,9 @@ class _Linker:
         layers = _Layers(dict(self._defaults(None)), [])
         self._class_layers(mro, layers)
         signature = next((c.signature for c in mro if c.signature is not None), None)
-        return self._make(name, cls.path, cls.line, layers, signature)
+        return replace(
+            self._make(name, cls.path, cls.line, layers, signature), function=cls.qualname
+        )
 
     def _task_name(
         self, expr: ValueExpr | None, generated: str, declared: DeclaredTask

@@ -137,6 +137,10 @@ class TaskDef:
     # Options set to something the tool cannot copy ("**NAME" for a dict splat it cannot read).
     unresolved_options: tuple[str, ...] = ()
     signature: Signature | None = None
+    # The dotted name of the declared function (or task class), and of the app whose `.task`
+    # declared it (None: `shared_task`, a class, or loaded from an index file).
+    function: str = ""
+    app: str | None = None
 
     def same_declaration(self, other: TaskDef) -> bool:
         return (

@@ -319,11 +319,51 @@ def _symlink(link: str) -> Diagnostic:
     )
 
 
+@dataclass
+class Gathered:
+    """Pass 1 over the settings' trees: every file's scan, the constants and the task index."""
+
+    targets: set[Path]  # files under PATHS (rewritten, and searched for calls)
+    scans: dict[Path, FileScan]  # every file read, in path order
+    table: SymbolTable
+    index: TaskIndex
+    problems: list[Diagnostic]
+    cache: Cache | None
+    source_roots: tuple[tuple[str, str], ...] = ()
+
+
 def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     """Both passes over the settings' trees; reads files, writes nothing.
 
     `progress(total)`, when given, returns a function called once per file scanned.
     """
+    gathered = gather(settings, progress)
+    targets, table, index, cache = gathered.targets, gathered.table, gathered.index, gathered.cache
+    ordered = list(gathered.scans.items())
+    sources: dict[str, SourceFile] = {}
+    results = []
+    for path, scan in ordered:
+        if path in targets and scan.calls is not None:
+            results.append(_apply(path, scan, index, table, settings, sources, cache))
+    if cache is not None:
+        cache.save()
+    diagnostics = sort_diagnostics(
+        [*gathered.problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
+    )
+    report = Report(
+        results,
+        diagnostics,
+        files_scanned=len(targets),
+        tasks_indexed=len(index),
+        source_roots=gathered.source_roots,
+    )
+    modules = {scan.display: scan.facts.module for _, scan in ordered if scan.facts is not None}
+    return Outcome(report, index, sources, table, modules)
+
+
+def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
+    """Discover, scan (cached) and link: what both `fix` and `results` start from. The cache,
+    when open, is saved by the caller."""
     found = discover(settings.paths, settings.exclude)
     targets = set(found.files)
     loaded = load_index_files(settings.index_files)
@@ -356,25 +396,8 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     index = build_index(
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
     )
-    sources: dict[str, SourceFile] = {}
-    results = []
-    for path, scan in ordered:
-        if path in targets and scan.calls is not None:
-            results.append(_apply(path, scan, index, table, settings, sources, cache))
-    if cache is not None:
-        cache.save()
-    diagnostics = sort_diagnostics(
-        [*problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
-    )
-    report = Report(
-        results,
-        diagnostics,
-        files_scanned=len(targets),
-        tasks_indexed=len(index),
-        source_roots=_source_roots(scans, names, reasons, bool(settings.source_roots)),
-    )
-    modules = {scan.display: scan.facts.module for _, scan in ordered if scan.facts is not None}
-    return Outcome(report, index, sources, table, modules)
+    roots = _source_roots(scans, names, reasons, bool(settings.source_roots))
+    return Gathered(targets, dict(ordered), table, index, problems, cache, roots)
 
 
 def _apply(

@@ -1,0 +1,496 @@
+"""What `results` does: find where each task's result may be read, declare `ignore_result=True`
+on the tasks whose results nobody reads, and say which apps need a result backend.
+
+The scans, the index and the writing machinery are `fix`'s (run.gather, commands, gitpatch); the
+verdicts are verdicts.py's, the declaration edits declare.py's.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from codemods.commands import (
+    FixOptions,
+    _dirty_refusal,
+    _progress,
+    _write,
+    apply_severity,
+)
+from codemods.files import SourceFile, content_digest, display_path, read_source
+from codemods.indexfile import IndexFileError
+from codemods.linking import SHARED_TASK, TASK_OPTIONS
+from codemods.model import (
+    Change,
+    ClassFacts,
+    DeclaredTask,
+    Diagnostic,
+    FileResult,
+    FileScan,
+    Severity,
+    TaskDef,
+)
+from codemods.report import EXIT_USAGE, Report, internal_error, sort_diagnostics
+from codemods.run import Gathered, Outcome, Settings, gather
+from codemods.symbols import SymbolTable
+
+if TYPE_CHECKING:
+    from codemods.declare import DeclarationEdit
+from codemods.verdicts import (
+    UNREAD,
+    DefinedApp,
+    ResultsFile,
+    TaskVerdict,
+    Verdicts,
+    decide,
+)
+
+OPTION = "ignore_result"
+# Task attributes' defaults (celery/app/task.py), to say what renaming a misspelled one changes.
+DEFAULTS: Mapping[str, object] = {
+    "max_retries": 3,
+    "default_retry_delay": 180,
+    "ignore_result": False,
+    "store_errors_even_if_ignored": False,
+    "acks_late": False,
+    "track_started": False,
+    "rate_limit": None,
+    "time_limit": None,
+    "soft_time_limit": None,
+    "retry_backoff": False,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "autoretry_for": (),
+    "throws": (),
+    "priority": None,
+    "expires": None,
+}
+
+
+@dataclass(frozen=True)
+class ResultsOptions:
+    base: FixOptions  # what `results` shares with `fix`: settings, modes, output
+    fix_typos: bool = False
+
+
+@dataclass(frozen=True)
+class Typo:
+    """A declaration keyword Celery does not know, and the option it probably means."""
+
+    path: str
+    line: int
+    task: str
+    keyword: str
+    suggestion: str
+    value: object  # the literal value, or the text of an expression
+
+
+@dataclass
+class ResultsRun:
+    """Everything a `results` run found, for the output formats."""
+
+    verdicts: Verdicts
+    report: Report
+    typos: list[Typo]
+
+
+def results(options: ResultsOptions) -> int:
+    """Run `results`; return the exit code."""
+    from codemods.resultsreport import output
+
+    base = options.base
+    try:
+        gathered = gather(base.settings, progress=_progress())
+    except IndexFileError as error:
+        click.echo(f"celery-codemod: error: {error}", err=True)
+        return EXIT_USAGE
+    try:
+        run, outcome = analyse(gathered, fix_typos=options.fix_typos, settings=base.settings)
+    finally:
+        if gathered.cache is not None:
+            gathered.cache.save()
+    report = replace(
+        run.report,
+        diagnostics=apply_severity(run.report.diagnostics, base.severity, base.strict),
+    )
+    if base.write:
+        refusal = _dirty_refusal(report, base)
+        if refusal is not None:
+            for line in refusal:
+                click.echo(line, err=True)
+            return EXIT_USAGE
+        report = _write(outcome, report, force=base.force_write)
+    if base.patches_dir is not None:
+        with_patches = _patches(report, base)
+        if with_patches is None:
+            return EXIT_USAGE
+        report = with_patches
+    run.report = report
+    output(run, base)
+    return report.return_code(check=base.check, write=base.write or base.patches_dir is not None)
+
+
+def analyse(
+    gathered: Gathered, *, fix_typos: bool, settings: Settings
+) -> tuple[ResultsRun, Outcome]:
+    """Verdicts, declaration edits and diagnostics over gathered scans (reads only the files
+    whose declarations change)."""
+    _complete(gathered, settings)
+    scans = gathered.scans
+    files = [
+        ResultsFile(
+            scan.display,
+            scan.results,
+            tuple(s for s in scan.calls.sites if s.kind == "beat") if scan.calls else (),
+            path in gathered.targets,
+        )
+        for path, scan in scans.items()
+        if scan.results is not None
+    ]
+    verdicts = decide(files, gathered.index, gathered.table, list(_apps(scans, gathered.table)))
+    declarations = _Declarations(scans, gathered.table)
+    typos = list(_typos(gathered, declarations))
+    by_task = {v.task.name: v for v in verdicts.tasks}
+    edits, notes = _plan(verdicts, declarations, typos, gathered, fix_typos)
+    sources: dict[str, SourceFile] = {}
+    file_results = [
+        _edit_file(path, scan, planned, sources) for path, scan, planned in _by_file(edits, scans)
+    ]
+    diagnostics = sort_diagnostics(
+        [
+            *gathered.problems,
+            *gathered.index.diagnostics,
+            *verdicts.diagnostics,
+            *notes,
+            *(_typo_note(t, by_task.get(t.task), fix_typos) for t in typos),
+            *(d for r in file_results for d in r.diagnostics),
+        ]
+    )
+    report = Report(
+        file_results,
+        diagnostics,
+        files_scanned=len(gathered.targets),
+        tasks_indexed=len(gathered.index),
+    )
+    outcome = Outcome(report, gathered.index, sources, gathered.table)
+    return ResultsRun(verdicts, report, typos), outcome
+
+
+def _complete(gathered: Gathered, settings: Settings) -> None:
+    """Scans cached by a build that did not read results are read again."""
+    from codemods.scan import scan_file
+
+    max_size = settings.max_file_size
+    for path, scan in gathered.scans.items():
+        if scan.facts is not None and getattr(scan, "results", None) is None:
+            gathered.scans[path] = scan_file(
+                path,
+                module=scan.facts.module,
+                is_package=path.name == "__init__.py",
+                max_size=max_size,
+                force=True,
+            )
+
+
+def _apps(scans: Mapping[Path, FileScan], table: SymbolTable) -> Iterator[DefinedApp]:
+    for scan in scans.values():
+        if scan.facts is None:
+            continue
+        lines = dict(scan.results.apps) if scan.results is not None else {}
+        for app in scan.facts.apps:
+            if app.defined:
+                yield DefinedApp(app.qualname, scan.display, lines.get(app.qualname, 1))
+
+
+class _Declarations:
+    """Where each task is declared, as written: its decorator or class, by (path, line)."""
+
+    def __init__(self, scans: Mapping[Path, FileScan], table: SymbolTable) -> None:
+        self.table = table
+        self.functions: dict[tuple[str, int], DeclaredTask] = {}
+        self.classes: dict[tuple[str, int], ClassFacts] = {}
+        self.wrappers: set[str] = set()
+        self.paths: dict[str, tuple[Path, FileScan]] = {}
+        for path, scan in scans.items():
+            self.paths[scan.display] = (path, scan)
+            if scan.facts is None:
+                continue
+            for declared in scan.facts.declared:
+                self.functions[(declared.path, declared.line)] = declared
+            for cls in scan.facts.classes:
+                self.classes[(cls.path, cls.line)] = cls
+            self.wrappers.update(table.canonical(w.qualname) for w in scan.facts.wrappers)
+
+    def direct(self, declared: DeclaredTask) -> bool:
+        """Whether the decorator is `app.task` or `shared_task` itself (a project wrapper may
+        not take the keyword)."""
+        if declared.decorator is None:
+            return False
+        canonical = self.table.canonical(declared.decorator)
+        if canonical in self.wrappers:
+            return False
+        return canonical in SHARED_TASK or canonical.endswith(".task")
+
+
+@dataclass(frozen=True)
+class _Planned:
+    task: TaskDef
+    edit: DeclarationEdit
+
+
+def _plan(
+    verdicts: Verdicts,
+    declarations: _Declarations,
+    typos: Sequence[Typo],
+    gathered: Gathered,
+    fix_typos: bool,
+) -> tuple[list[_Planned], list[Diagnostic]]:
+    """The declaration edits for unread tasks under PATHS, and why others are left alone."""
+    from codemods.declare import ATTRIBUTE, KEYWORD, RENAME, DeclarationEdit
+
+    targets = {display_path(p) for p in gathered.targets}
+    misspelled = {(t.path, t.line): t for t in typos if t.suggestion == OPTION}
+    planned: list[_Planned] = []
+    notes: list[Diagnostic] = []
+    for verdict in verdicts.tasks:
+        task = verdict.task
+        if verdict.verdict != UNREAD or task.path not in targets:
+            continue
+        key = (task.path, task.line)
+        declared = declarations.functions.get(key)
+        cls = declarations.classes.get(key)
+
+        def leave(why: str, task: TaskDef = task) -> None:
+            notes.append(
+                Diagnostic(
+                    task.path,
+                    task.line,
+                    "ignore-result-not-added",
+                    Severity.INFO,
+                    f"nobody reads the result of '{task.name}', but {why}; "
+                    "add ignore_result=True by hand",
+                )
+            )
+
+        typo = misspelled.get(key)
+        if declared is not None:
+            keywords = {name for name, _ in declared.options}
+            if typo is not None:
+                if fix_typos and typo.value is True:
+                    edit = DeclarationEdit(task.line, declared.function, RENAME, typo.keyword)
+                    planned.append(_Planned(task, edit))
+                continue  # the typo's note says what to do
+            if OPTION in keywords:
+                leave(f"its decorator sets {OPTION} to a value the tool cannot read")
+            elif declared.splats:
+                leave("its decorator takes `**` options (a new keyword could collide)")
+            elif not declarations.direct(declared):
+                leave(f"its decorator '{declared.decorator}' wraps the task decorator")
+            else:
+                planned.append(
+                    _Planned(task, DeclarationEdit(task.line, declared.function, KEYWORD))
+                )
+        elif cls is not None:
+            if any(name == OPTION for name, _ in cls.attributes):
+                leave(f"its class sets {OPTION} to a value the tool cannot read")
+            else:
+                name = cls.qualname.rpartition(".")[2]
+                planned.append(_Planned(task, DeclarationEdit(task.line, name, ATTRIBUTE)))
+        else:
+            leave("its declaration is not one the tool edits")
+    return planned, notes
+
+
+def _by_file(
+    planned: Sequence[_Planned], scans: Mapping[Path, FileScan]
+) -> Iterator[tuple[Path, FileScan, list[_Planned]]]:
+    by_path: dict[str, list[_Planned]] = {}
+    for item in planned:
+        by_path.setdefault(item.task.path, []).append(item)
+    for path, scan in scans.items():
+        if scan.display in by_path:
+            yield path, scan, by_path[scan.display]
+
+
+def _edit_file(
+    path: Path, scan: FileScan, planned: list[_Planned], sources: dict[str, SourceFile]
+) -> FileResult:
+    """Read the file, make its declaration edits and verify them."""
+    from codemods.declare import RENAME, edit_declarations
+    from codemods.rewrite import parse_error, with_bytes
+
+    display = scan.display
+    changes = tuple(
+        Change(display, p.task.line, p.task.name, {OPTION: True})
+        for p in sorted(planned, key=lambda p: p.task.line)
+    )
+    try:
+        source = read_source(path)
+        if isinstance(source, Diagnostic):
+            return FileResult(display, "", diagnostics=(source,))
+        if content_digest(source.data) != scan.digest:
+            changed = Diagnostic(
+                display, 1, "read-error", Severity.ERROR,
+                "the file changed while celery-codemod ran; run again",
+            )  # fmt: skip
+            return FileResult(display, source.text, diagnostics=(changed,))
+        try:
+            tree = ast.parse(source.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
+        edits = [p.edit for p in planned]
+        new_source, problem = edit_declarations(source.text, tree, edits)
+        if problem is not None:
+            unsafe = Diagnostic(
+                display,
+                changes[0].line,
+                "unsafe-rewrite",
+                Severity.ERROR,
+                f"the declaration edit did not verify ({problem}); the file was left alone",
+            )
+            return FileResult(display, source.text, diagnostics=(unsafe,))
+        sources[display] = source
+        result = FileResult(display, source.text, new_source, changes)
+        if any(p.edit.kind == RENAME for p in planned):
+            return _renamed_bytes(result, source.data, source.encoding)
+        return with_bytes(result, source.data, source.encoding)
+    except RecursionError:
+        deep = Diagnostic(display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse")
+        return FileResult(display, "", diagnostics=(deep,))
+    except Exception as error:
+        return FileResult(display, "", diagnostics=(internal_error(display, error),))
+
+
+def _renamed_bytes(result: FileResult, data: bytes, encoding: str) -> FileResult:
+    """A rename is not an insertion: the new text is encoded whole, when the file's text
+    encodes back to exactly its bytes (else it is left alone)."""
+    assert result.new_source is not None
+    try:
+        same = result.source.encode(encoding) == data
+        new_bytes = result.new_source.encode(encoding)
+    except UnicodeEncodeError:
+        same = False
+    if not same:
+        unsafe = Diagnostic(
+            result.path,
+            result.changes[0].line if result.changes else 1,
+            "unsafe-rewrite",
+            Severity.ERROR,
+            f"the rename cannot be written into this {encoding} file without changing other "
+            "bytes; the file was left alone",
+        )
+        return FileResult(result.path, result.source, diagnostics=(unsafe,))
+    return replace(result, source_bytes=data, new_bytes=new_bytes)
+
+
+# -- misspelled declaration keywords ------------------------------------------------------------
+
+
+def _typos(gathered: Gathered, declarations: _Declarations) -> Iterator[Typo]:
+    """The keywords pass 1 reported as unknown (`unknown-task-option`), with what they mean."""
+    reported = {
+        (d.path, d.line): d.message
+        for d in gathered.index.diagnostics
+        if d.code == "unknown-task-option"
+    }
+    names = {(t.path, t.line): t.name for t in gathered.index.tasks.values()}
+    for key, message in sorted(reported.items()):
+        declared = declarations.functions.get(key)
+        if declared is None:
+            continue
+        for keyword, value in declared.options:
+            if f"passes {keyword}=" not in message:
+                continue
+            close = difflib.get_close_matches(keyword, sorted(TASK_OPTIONS), n=1, cutoff=0.8)
+            if close:
+                written = value if isinstance(value, str | int | float | bool | None) else "..."
+                yield Typo(
+                    key[0], key[1], names.get(key, declared.function), keyword, close[0], written
+                )
+
+
+def _typo_note(typo: Typo, verdict: TaskVerdict | None, fix_typos: bool) -> Diagnostic:
+    shown = f"{typo.keyword}={typo.value!r}"
+    fixed = f"{typo.suggestion}={typo.value!r}"
+    if typo.suggestion == OPTION and typo.value is True:
+        if verdict is not None and verdict.verdict == UNREAD:
+            what = (
+                f"nobody reads the result of '{typo.task}': {shown} is renamed to {fixed}"
+                if fix_typos
+                else f"nobody reads the result of '{typo.task}', so renaming {shown} to {fixed} "
+                "is safe: pass --fix-typos to do it"
+            )
+        else:
+            state = verdict.verdict if verdict is not None else "unknown"
+            what = (
+                f"Celery ignores {shown}; renaming it to {fixed} would stop storing the results "
+                f"of '{typo.task}', which may be read (verdict: {state}): left alone"
+            )
+    else:
+        default = DEFAULTS.get(typo.suggestion, "Celery's default")
+        what = (
+            f"Celery ignores {shown}; {fixed} would change '{typo.task}' ({typo.suggestion} is "
+            f"{default!r} today): a behaviour change, review it and rename it by hand"
+            if typo.suggestion in DEFAULTS
+            else f"Celery ignores {shown}; {fixed} would change '{typo.task}' ({typo.suggestion} "
+            "keeps its default today): a behaviour change, review it and rename it by hand"
+        )
+    return Diagnostic(typo.path, typo.line, "option-typo", Severity.INFO, what)
+
+
+# -- patches --------------------------------------------------------------------------------------
+
+
+def _patches(report: Report, options: FixOptions) -> Report | None:
+    """One git patch per directory of the declaration edits; files with uncommitted changes
+    are left out (their patch would not apply to a clean checkout)."""
+    from codemods import gitpatch
+    from codemods.repos import RepositoryError, uncommitted
+
+    assert options.patches_dir is not None
+    try:
+        dirty = set(uncommitted([Path(r.path) for r in report.changed]))
+        kept = [r for r in report.changed if Path(r.path) not in dirty]
+        written = gitpatch.write_patches(
+            kept,
+            options.patches_dir,
+            split_depth=options.split_depth,
+            split_by_codeowners=options.split_by_codeowners,
+        )
+    except (gitpatch.PatchError, RepositoryError) as error:
+        click.echo(f"celery-codemod: error: not making patches: {error}", err=True)
+        return None
+    for patch_path, repository in written.patches:
+        where = "" if repository is None else f" (apply it in {display_path(repository)})"
+        click.echo(f"wrote {patch_path}{where}", err=True)
+    why = "left out of the patches: the file has uncommitted changes (commit them first)"
+    left_out = [
+        Diagnostic(display_path(p), 1, "read-error", Severity.ERROR, why) for p in sorted(dirty)
+    ]
+    extra = apply_severity([*left_out, *written.diagnostics], options.severity, options.strict)
+    if not extra:
+        return report
+    return replace(report, diagnostics=sort_diagnostics([*report.diagnostics, *extra]))
+
+
+def first_evidence(verdict: TaskVerdict) -> str:
+    if not verdict.evidence:
+        return ""
+    e = verdict.evidence[0]
+    detail = f" ({e.detail})" if e.detail else ""
+    return f"{e.path}:{e.line} {e.kind}{detail}"
+
+
+def counts(tasks: Iterable[TaskVerdict]) -> dict[str, int]:
+    from codemods.verdicts import VERDICTS
+
+    found = dict.fromkeys(VERDICTS, 0)
+    for verdict in tasks:
+        found[verdict.verdict] += 1
+    return found
