@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codemods.astutil import dotted_name, import_table, literal_value
-from codemods.model import NOT_LITERAL, ResultFacts, ResultUse, TaskStart, ValueExpr
+from codemods.model import NOT_LITERAL, Concat, ResultFacts, ResultUse, TaskStart, ValueExpr
 from codemods.symbols import qualify, read_value
 
 # Evidence kinds (DESIGN.md, `results`).
@@ -291,6 +291,36 @@ class ResultFlow:
 
         return read_value(node, self.module, self.imports, shadowed)
 
+    def name_value(self, node: ast.expr) -> ValueExpr:
+        """A task name as written; for a name built at run time (`f"proj.jobs.{kind}"`), the
+        part known before the first unknown one, then NOT_LITERAL."""
+        value = self.value(node)
+        if value is not NOT_LITERAL:
+            return value
+        leading = self._leading(node)
+        return Concat((*leading, NOT_LITERAL)) if leading else NOT_LITERAL
+
+    def _leading(self, node: ast.expr) -> list[ValueExpr]:
+        if isinstance(node, ast.JoinedStr):
+            parts: list[ValueExpr] = []
+            for piece in node.values:
+                if isinstance(piece, ast.Constant) and isinstance(piece.value, str):
+                    parts.append(piece.value)
+                    continue
+                value: ValueExpr = NOT_LITERAL
+                if isinstance(piece, ast.FormattedValue) and piece.format_spec is None:
+                    value = self.value(piece.value)
+                if value is NOT_LITERAL:
+                    break
+                parts.append(value)
+            return parts
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = self.value(node.left)
+            if left is NOT_LITERAL:
+                return self._leading(node.left)
+            return [left, *self._leading(node.right)]
+        return []
+
     def _loads_of(self, scope: _Scope, name: str) -> list[ast.Name]:
         grouped = self._by_binding.get(name)
         if grouped is None:
@@ -400,8 +430,10 @@ class ResultFlow:
             return self._dispatch(parent, mode)
         if isinstance(parent, ast.BoolOp):  # `r or default`: the value may be `node`
             return self._dispatch(parent, mode)
-        if isinstance(parent, ast.Return | ast.Yield | ast.YieldFrom):
+        if isinstance(parent, ast.Return):
             return {self._escape(mode, node.lineno, "returned")}
+        if isinstance(parent, ast.Yield | ast.YieldFrom):
+            return {self._escape(mode, node.lineno, "yielded")}
         if isinstance(parent, ast.Lambda):
             return {self._escape(mode, node.lineno, "returned by a lambda")}
         if isinstance(parent, ast.arguments):
@@ -735,7 +767,7 @@ class ResultFlow:
         self, call: ast.Call, how: str, positional: list[ast.expr], receiver: ast.expr | None
     ) -> TaskStart:
         name = positional[0] if positional else _keyword(call, "name")
-        task = self.value(name) if name is not None else None
+        task = self.name_value(name) if name is not None else None
         uses = set(self.result_uses(call)) | _explicit_false(call) | _chosen_id(call)
         owner = (self.qualified(receiver) or "") if receiver is not None else ""
         return TaskStart(
@@ -769,7 +801,7 @@ class ResultFlow:
 
     def _signature_by_name(self, call: ast.Call) -> TaskStart:
         name = call.args[0] if call.args else _keyword(call, "task")
-        task = self.value(name) if name is not None else None
+        task = self.name_value(name) if name is not None else None
         uses = set(self.signature_uses(call)) | _explicit_false(call)
         return TaskStart(
             call.lineno, "signature", task=task, dynamic=_why(name, task), uses=_sorted(uses)
@@ -783,7 +815,7 @@ class ResultFlow:
             owner = receiver.value
             if isinstance(owner, ast.Attribute) and owner.attr == "tasks":
                 name = receiver.slice
-                task = self.value(name)
+                task = self.name_value(name)
                 return TaskStart(
                     line, how, task=task, dynamic=_why(name, task), uses=self._applied_uses(call)
                 )
@@ -956,9 +988,10 @@ def _has_literal_name(call: ast.Call) -> bool:
 def _why(node: ast.expr | None, value: ValueExpr | None) -> str:
     if node is None:
         return "no name"
-    if value is NOT_LITERAL or value is None:
+    dynamic = isinstance(value, Concat) and NOT_LITERAL in value.parts
+    if value is NOT_LITERAL or value is None or dynamic:
         text = ast.unparse(node)
-        return f"the name '{text[:57] + '...' if len(text) > 60 else text}'"
+        return f"the name {text[:57] + '...' if len(text) > 60 else text}"
     return ""
 
 

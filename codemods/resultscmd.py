@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -199,13 +200,39 @@ def _complete(gathered: Gathered, settings: Settings) -> None:
 
 
 def _apps(scans: Mapping[Path, FileScan], table: SymbolTable) -> Iterator[DefinedApp]:
-    for scan in scans.values():
-        if scan.facts is None:
-            continue
+    """The apps made in the trees, with where their result backend is configured: the app's
+    module, modules that set its `conf`, and its `config_from_object` module."""
+    parsed = [(scan, scan.facts) for scan in scans.values() if scan.facts is not None]
+    by_module = {facts.module: scan for scan, facts in parsed}
+    django = next((f.django_settings for _, f in parsed if f.django_settings), None)
+    files: dict[str, set[str]] = defaultdict(set)  # app -> files configuring it
+    for scan, facts in parsed:
+        for app in facts.apps:
+            name = table.canonical(app.qualname)
+            files[name].add(scan.display)
+            for key, value in app.settings:
+                source = table.resolve(value) if key == "config_from_object" else None
+                if isinstance(source, str):
+                    module = source.split(":")[0]
+                    if source == "django.conf:settings" and django:
+                        module = django
+                    config = by_module.get(module)
+                    if config is not None:
+                        files[name].add(config.display)
+    for scan, facts in parsed:
         lines = dict(scan.results.apps) if scan.results is not None else {}
-        for app in scan.facts.apps:
-            if app.defined:
-                yield DefinedApp(app.qualname, scan.display, lines.get(app.qualname, 1))
+        for app in facts.apps:
+            if not app.defined:
+                continue
+            where = files[table.canonical(app.qualname)]
+            backends = sorted(
+                (other.display, line, setting)
+                for other in scans.values()
+                if other.display in where and other.results is not None
+                for setting, line in other.results.backends
+            )
+            line = lines.get(app.qualname, 1)
+            yield DefinedApp(app.qualname, scan.display, line, tuple(backends))
 
 
 class _Declarations:
@@ -214,6 +241,7 @@ class _Declarations:
     def __init__(self, scans: Mapping[Path, FileScan], table: SymbolTable) -> None:
         self.table = table
         self.functions: dict[tuple[str, int], DeclaredTask] = {}
+        self.by_name: dict[str, list[DeclaredTask]] = defaultdict(list)
         self.classes: dict[tuple[str, int], ClassFacts] = {}
         self.wrappers: set[str] = set()
         self.paths: dict[str, tuple[Path, FileScan]] = {}
@@ -223,9 +251,24 @@ class _Declarations:
                 continue
             for declared in scan.facts.declared:
                 self.functions[(declared.path, declared.line)] = declared
+                if declared.name is not None:
+                    name = table.resolve(declared.name)
+                else:
+                    prefix = f"{declared.module}." if declared.module else ""
+                    name = prefix + declared.function
+                if isinstance(name, str):
+                    self.by_name[name].append(declared)
             for cls in scan.facts.classes:
                 self.classes[(cls.path, cls.line)] = cls
             self.wrappers.update(table.canonical(w.qualname) for w in scan.facts.wrappers)
+
+    def siblings(self, task: TaskDef) -> list[DeclaredTask]:
+        """Every declaration of the task: those giving it the same name, in any file."""
+        return [
+            declared
+            for declared in self.by_name.get(task.name, [])
+            if declared.decorator is not None
+        ]
 
     def direct(self, declared: DeclaredTask) -> bool:
         """Whether the decorator is `app.task` or `shared_task` itself (a project wrapper may
@@ -241,6 +284,7 @@ class _Declarations:
 @dataclass(frozen=True)
 class _Planned:
     task: TaskDef
+    path: str
     edit: DeclarationEdit
 
 
@@ -251,7 +295,10 @@ def _plan(
     gathered: Gathered,
     fix_typos: bool,
 ) -> tuple[list[_Planned], list[Diagnostic]]:
-    """The declaration edits for unread tasks under PATHS, and why others are left alone."""
+    """The declaration edits for unread tasks under PATHS, and why others are left alone.
+
+    A task declared more than once (under `if`/`else`, `try`/`except`) gets every declaration
+    edited, or none: one left without the option would make the two declarations differ."""
     from codemods.declare import ATTRIBUTE, KEYWORD, RENAME, DeclarationEdit
 
     targets = {display_path(p) for p in gathered.targets}
@@ -263,10 +310,46 @@ def _plan(
         if verdict.verdict != UNREAD or task.path not in targets:
             continue
         key = (task.path, task.line)
-        declared = declarations.functions.get(key)
         cls = declarations.classes.get(key)
-
-        def leave(why: str, task: TaskDef = task) -> None:
+        siblings = declarations.siblings(task) if key in declarations.functions else []
+        edits: list[_Planned] = []
+        why = ""
+        if siblings:
+            for declared in siblings:
+                typo = misspelled.get((declared.path, declared.line))
+                keywords = {name for name, _ in declared.options}
+                if declared.path not in targets:
+                    why = f"it is also declared at {declared.path}:{declared.line}, outside PATHS"
+                elif typo is not None:
+                    if not (fix_typos and typo.value is True):
+                        why = "-"  # the typo's note says what to do
+                    else:
+                        rename = DeclarationEdit(
+                            declared.line, declared.function, RENAME, typo.keyword
+                        )
+                        edits.append(_Planned(task, declared.path, rename))
+                elif OPTION in keywords:
+                    why = f"its decorator sets {OPTION} to a value the tool cannot read"
+                elif declared.splats:
+                    why = "its decorator takes `**` options (a new keyword could collide)"
+                elif not declarations.direct(declared):
+                    why = f"its decorator '{declared.decorator}' wraps the task decorator"
+                else:
+                    add = DeclarationEdit(declared.line, declared.function, KEYWORD)
+                    edits.append(_Planned(task, declared.path, add))
+                if why:
+                    break
+        elif cls is not None:
+            if any(name == OPTION for name, _ in cls.attributes):
+                why = f"its class sets {OPTION} to a value the tool cannot read"
+            else:
+                name = cls.qualname.rpartition(".")[2]
+                edits.append(_Planned(task, task.path, DeclarationEdit(task.line, name, ATTRIBUTE)))
+        else:
+            why = "its declaration is not one the tool edits"
+        if not why:
+            planned.extend(edits)
+        elif why != "-":
             notes.append(
                 Diagnostic(
                     task.path,
@@ -277,33 +360,6 @@ def _plan(
                     "add ignore_result=True by hand",
                 )
             )
-
-        typo = misspelled.get(key)
-        if declared is not None:
-            keywords = {name for name, _ in declared.options}
-            if typo is not None:
-                if fix_typos and typo.value is True:
-                    edit = DeclarationEdit(task.line, declared.function, RENAME, typo.keyword)
-                    planned.append(_Planned(task, edit))
-                continue  # the typo's note says what to do
-            if OPTION in keywords:
-                leave(f"its decorator sets {OPTION} to a value the tool cannot read")
-            elif declared.splats:
-                leave("its decorator takes `**` options (a new keyword could collide)")
-            elif not declarations.direct(declared):
-                leave(f"its decorator '{declared.decorator}' wraps the task decorator")
-            else:
-                planned.append(
-                    _Planned(task, DeclarationEdit(task.line, declared.function, KEYWORD))
-                )
-        elif cls is not None:
-            if any(name == OPTION for name, _ in cls.attributes):
-                leave(f"its class sets {OPTION} to a value the tool cannot read")
-            else:
-                name = cls.qualname.rpartition(".")[2]
-                planned.append(_Planned(task, DeclarationEdit(task.line, name, ATTRIBUTE)))
-        else:
-            leave("its declaration is not one the tool edits")
     return planned, notes
 
 
@@ -312,7 +368,7 @@ def _by_file(
 ) -> Iterator[tuple[Path, FileScan, list[_Planned]]]:
     by_path: dict[str, list[_Planned]] = {}
     for item in planned:
-        by_path.setdefault(item.task.path, []).append(item)
+        by_path.setdefault(item.path, []).append(item)
     for path, scan in scans.items():
         if scan.display in by_path:
             yield path, scan, by_path[scan.display]
@@ -327,8 +383,8 @@ def _edit_file(
 
     display = scan.display
     changes = tuple(
-        Change(display, p.task.line, p.task.name, {OPTION: True})
-        for p in sorted(planned, key=lambda p: p.task.line)
+        Change(display, p.edit.line, p.task.name, {OPTION: True})
+        for p in sorted(planned, key=lambda p: p.edit.line)
     )
     try:
         source = read_source(path)

@@ -27,7 +27,8 @@ DECLARATION_HINTS = (b"task", b"Task", b"elery")
 CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
 # What starts a task or reads a result (`results`): calls by import, canvases, reads by id.
 RESULT_HINTS = (b"delay", b"apply_async", b".apply(", b"AsyncResult", b"GroupResult", b".s(",
-                b".si(", b"chord", b"chain", b"group")  # fmt: skip
+                b".si(", b"chord", b"chain", b"group", b"result_backend",
+                b"RESULT_BACKEND")  # fmt: skip
 
 
 def has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:

@@ -124,6 +124,8 @@ class DefinedApp:
     app: str
     path: str
     line: int
+    # Where its result backend is configured: (path, line, setting).
+    backends: tuple[tuple[str, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,9 +185,7 @@ class _Decider:
             for line, receiver in file.facts.id_reads:
                 self._id_read(file.path, line, receiver)
         verdicts = tuple(self._verdict(task) for task in self.tasks)
-        apps = tuple(
-            self._app(app, verdicts, files) for app in sorted(self.apps.values(), key=_key)
-        )
+        apps = tuple(self._app(app, verdicts) for app in sorted(self.apps.values(), key=_key))
         diagnostics = tuple(self._ignored_but_read(verdicts))
         return Verdicts(verdicts, apps, diagnostics)
 
@@ -329,9 +329,7 @@ class _Decider:
         ordered = sorted(set(evidence), key=_evidence_key(verdict))
         return TaskVerdict(task, verdict, calls, tuple(ordered))
 
-    def _app(
-        self, app: DefinedApp, verdicts: Iterable[TaskVerdict], files: Sequence[ResultsFile]
-    ) -> AppVerdict:
+    def _app(self, app: DefinedApp, verdicts: Iterable[TaskVerdict]) -> AppVerdict:
         name = self.table.canonical(app.app)
         found: list[Evidence] = []
         for verdict in verdicts:
@@ -340,19 +338,13 @@ class _Decider:
                 found.append(verdict.evidence[0])
         found += self.app_evidence.get(name, [])
         found += self.app_evidence.get(ANY_APP, [])
-        backends = []
-        for file in files:
-            for setting, line in file.facts.backends:
-                backends.append((file.path, line, setting))
-        own = [b for b in backends if b[0] == app.path]
-        chosen = own or backends
         return AppVerdict(
             app.app,
             app.path,
             app.line,
             bool(found),
             tuple(sorted(set(found), key=lambda e: (e.path, e.line, e.kind))),
-            tuple(sorted(set(chosen))),
+            app.backends,
         )
 
     def _ignored_but_read(self, verdicts: Iterable[TaskVerdict]) -> Iterable[Diagnostic]:
@@ -390,7 +382,7 @@ def _evidence_key(verdict: str) -> Callable[[Evidence], tuple[int, str, int, str
         elif verdict == UNKNOWN:
             rank = 0 if e.kind == NO_CALLS else 1 if e.unsure else 2
         else:
-            rank = 0
+            rank = 1 if e.eager is True else 0
         return (rank, e.path, e.line, e.kind)
 
     return key

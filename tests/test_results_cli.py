@@ -1,0 +1,204 @@
+"""`celery-codemod results` through the CLI: exit codes, --write, --patches, GitHub and SARIF output,
+and the declaration edit's refusals."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from codemods.declare import ATTRIBUTE, KEYWORD, DeclarationEdit, edit_declarations
+from tests.conftest import FIXTURES, copy_tree, git, init_repo, run_cli
+from tests.test_formats import assert_valid, validator  # noqa: F401 - a fixture
+
+CASES = FIXTURES / "cases-results"
+
+
+@pytest.fixture
+def typos(tmp_path: Path, in_dir) -> Path:
+    work = copy_tree(CASES / "typos", tmp_path / "work")
+    init_repo(work)
+    return in_dir(work)
+
+
+def test_check_exits_1_while_a_declaration_would_change_then_0(typos: Path) -> None:
+    check = run_cli("results", ".", "--check")
+    assert check.exit_code == 1
+    assert "would rewrite proj/tasks.py" in check.stderr
+    assert check.stdout.count("\n") == 4  # one line per task, one per app
+    written = run_cli("results", ".", "--write")
+    assert written.exit_code == 0, written.stderr
+    assert "rewrote proj/tasks.py" in written.stderr
+    assert "@app.task(max_retry=5, ignore_result=True)" in (typos / "proj/tasks.py").read_text()
+    assert run_cli("results", ".", "--check").exit_code == 0
+
+
+def test_write_refuses_uncommitted_files(typos: Path) -> None:
+    (typos / "proj/tasks.py").write_text((typos / "proj/tasks.py").read_text() + "\n# edited\n")
+    result = run_cli("results", ".", "--write")
+    assert result.exit_code == 2
+    assert "uncommitted changes" in result.stderr
+    assert "ignore_result=True)\ndef retry_typo" not in (typos / "proj/tasks.py").read_text()
+
+
+def test_fix_typos_renames_only_where_the_result_is_unread(typos: Path) -> None:
+    result = run_cli("results", ".", "--write", "--fix-typos")
+    assert result.exit_code == 0, result.stderr
+    text = (typos / "proj/tasks.py").read_text()
+    assert "@app.task(ignore_result=True)\ndef unread_typo" in text
+    assert "@app.task(ignore_results=True)\ndef read_typo" in text  # a reader depends on it
+    assert "@app.task(max_retry=5, ignore_result=True)" in text  # reported, never renamed
+    assert "ignore_results=True is renamed" in result.stderr
+
+
+def test_patches_apply_with_git_am(typos: Path, tmp_path: Path) -> None:
+    patches = tmp_path / "patches"
+    result = run_cli("results", ".", "--patches", str(patches))
+    assert result.exit_code == 0, result.stderr
+    (patch,) = sorted(patches.iterdir())
+    assert "ignore_result=True" in patch.read_text()
+    git(typos, "am", str(patch))
+    assert run_cli("results", ".", "--check").exit_code == 0
+
+
+def test_github_annotations(typos: Path) -> None:
+    result = run_cli("results", ".", "--format", "github")
+    lines = result.stdout.splitlines()
+    assert (
+        "::error file=proj/tasks.py,line=16,title=celery-codemod unread-result::nobody reads the "
+        "result of 'proj.tasks.retry_typo': declare ignore_result=True (celery-codemod results "
+        "--write)"
+    ) in lines
+    assert any(
+        line.startswith("::notice file=proj/tasks.py,line=16,title=celery-codemod option-typo")
+        for line in lines
+    )
+
+
+def test_sarif_is_valid_and_offers_the_typo_fixes(typos: Path, validator) -> None:  # noqa: F811
+    result = run_cli("results", ".", "--format", "sarif")
+    document = json.loads(result.stdout)
+    assert_valid(validator, document)
+    results = document["runs"][0]["results"]
+    unread = [r for r in results if r["ruleId"] == "unread-result"]
+    assert [r["properties"]["task"] for r in unread] == ["proj.tasks.retry_typo"]
+    assert "fixes" in unread[0]
+    offers = {
+        r["locations"][0]["physicalLocation"]["region"]["startLine"]: r["fixes"][0]
+        for r in results
+        if r["ruleId"] == "option-typo"
+    }
+    (replacement,) = offers[16]["artifactChanges"][0]["replacements"]
+    assert replacement == {
+        "deletedRegion": {"startLine": 16, "startColumn": 11, "endLine": 16, "endColumn": 20},
+        "insertedContent": {"text": "max_retries"},
+    }
+    assert "behaviour change" in offers[16]["description"]["text"]
+
+
+def test_json_reads_back_as_the_design_says(typos: Path) -> None:
+    document = json.loads(run_cli("results", ".", "--format", "json").stdout)
+    assert document["summary"]["tasks"] == 3
+    (app,) = document["apps"]
+    assert set(app) >= {"app", "path", "line", "backend_needed", "evidence"}
+    for task in document["tasks"]:
+        assert set(task) == {"name", "path", "line", "verdict", "calls", "evidence"}
+        for item in task["evidence"]:
+            assert set(item) - {"detail"} == {"path", "line", "kind", "in_tests", "eager"}
+
+
+def test_help_lists_the_command() -> None:
+    result = run_cli("results", "--help")
+    assert result.exit_code == 0
+    for option in (
+        "--check",
+        "--write",
+        "--patches",
+        "--diff",
+        "--fix-typos",
+        "--format",
+        "--exclude",
+    ):
+        assert option in result.stdout
+    assert "--options" not in result.stdout
+
+
+def test_python_dash_m_runs_it(typos: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "codemods", "results", ".", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["version"] == 1
+
+
+def test_an_unparsable_index_file_is_exit_2(typos: Path) -> None:
+    (typos / "bad.json").write_text("{")
+    result = run_cli("results", ".", "--index", "bad.json")
+    assert result.exit_code == 2
+    assert "bad.json" in result.stderr
+
+
+# -- the declaration edit --------------------------------------------------------------------------
+
+
+def edit(source: str, *edits: DeclarationEdit) -> tuple[str, str | None]:
+    source = dedent(source)
+    return edit_declarations(source, ast.parse(source), list(edits))
+
+
+def test_a_declaration_that_is_not_there_is_refused() -> None:
+    source = "@app.task\ndef a():\n    pass\n"
+    new, problem = edit(source, DeclarationEdit(1, "b", KEYWORD))
+    assert new == source
+    assert problem is not None and "no declaration of 'b'" in problem
+
+
+def test_a_class_body_on_the_class_line_is_refused() -> None:
+    source = "class T(app.Task): name = 'x'\n"
+    new, problem = edit(source, DeclarationEdit(1, "T", ATTRIBUTE))
+    assert new == source
+    assert problem is not None
+
+
+def test_the_keyword_goes_after_a_comment_on_its_own_line() -> None:
+    new, problem = edit(
+        """
+        @app.task(
+            bind=True,  # needs self
+        )
+        def a(self):
+            pass
+        """,
+        DeclarationEdit(2, "a", KEYWORD),
+    )
+    assert problem is None
+    assert new == dedent(
+        """
+        @app.task(
+            bind=True,  # needs self
+            ignore_result=True,
+        )
+        def a(self):
+            pass
+        """
+    )
+
+
+def test_crlf_and_tabs_are_kept() -> None:
+    source = "class T(app.Task):\r\n\tname = 'x'\r\n\r\n\tdef run(self):\r\n\t\tpass\r\n"
+    new, problem = edit_declarations(
+        source, ast.parse(source), [DeclarationEdit(1, "T", ATTRIBUTE)]
+    )
+    assert problem is None
+    assert new == (
+        "class T(app.Task):\r\n\tname = 'x'\r\n\tignore_result = True\r\n\r\n"
+        "\tdef run(self):\r\n\t\tpass\r\n"
+    )
