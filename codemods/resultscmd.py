@@ -191,15 +191,15 @@ def _complete(gathered: Gathered, settings: Settings) -> None:
     for path, scan in gathered.scans.items():
         if scan.facts is not None and getattr(scan, "results", None) is None:
             gathered.scans[path] = scan_file(
-                path,
+                Path(path),
                 module=scan.facts.module,
-                is_package=path.name == "__init__.py",
+                is_package=Path(path).name == "__init__.py",
                 max_size=max_size,
                 force=True,
             )
 
 
-def _apps(scans: Mapping[Path, FileScan], table: SymbolTable) -> Iterator[DefinedApp]:
+def _apps(scans: Mapping[str, FileScan], table: SymbolTable) -> Iterator[DefinedApp]:
     """The apps made in the trees, with where their result backend is configured: the app's
     module, modules that set its `conf`, and its `config_from_object` module."""
     parsed = [(scan, scan.facts) for scan in scans.values() if scan.facts is not None]
@@ -238,13 +238,13 @@ def _apps(scans: Mapping[Path, FileScan], table: SymbolTable) -> Iterator[Define
 class _Declarations:
     """Where each task is declared, as written: its decorator or class, by (path, line)."""
 
-    def __init__(self, scans: Mapping[Path, FileScan], table: SymbolTable) -> None:
+    def __init__(self, scans: Mapping[str, FileScan], table: SymbolTable) -> None:
         self.table = table
         self.functions: dict[tuple[str, int], DeclaredTask] = {}
         self.by_name: dict[str, list[DeclaredTask]] = defaultdict(list)
         self.classes: dict[tuple[str, int], ClassFacts] = {}
         self.wrappers: set[str] = set()
-        self.paths: dict[str, tuple[Path, FileScan]] = {}
+        self.paths: dict[str, tuple[str, FileScan]] = {}
         for path, scan in scans.items():
             self.paths[scan.display] = (path, scan)
             if scan.facts is None:
@@ -301,7 +301,7 @@ def _plan(
     edited, or none: one left without the option would make the two declarations differ."""
     from codemods.declare import ATTRIBUTE, KEYWORD, RENAME, DeclarationEdit
 
-    targets = {display_path(p) for p in gathered.targets}
+    targets = {display_path(Path(p)) for p in gathered.targets}
     misspelled = {(t.path, t.line): t for t in typos if t.suggestion == OPTION}
     planned: list[_Planned] = []
     notes: list[Diagnostic] = []
@@ -364,14 +364,14 @@ def _plan(
 
 
 def _by_file(
-    planned: Sequence[_Planned], scans: Mapping[Path, FileScan]
+    planned: Sequence[_Planned], scans: Mapping[str, FileScan]
 ) -> Iterator[tuple[Path, FileScan, list[_Planned]]]:
     by_path: dict[str, list[_Planned]] = {}
     for item in planned:
         by_path.setdefault(item.path, []).append(item)
     for path, scan in scans.items():
         if scan.display in by_path:
-            yield path, scan, by_path[scan.display]
+            yield Path(path), scan, by_path[scan.display]
 
 
 def _edit_file(

@@ -323,8 +323,8 @@ def _symlink(link: str) -> Diagnostic:
 class Gathered:
     """Pass 1 over the settings' trees: every file's scan, the constants and the task index."""
 
-    targets: set[Path]  # files under PATHS (rewritten, and searched for calls)
-    scans: dict[Path, FileScan]  # every file read, in path order
+    targets: set[str]  # files under PATHS (rewritten, and searched for calls)
+    scans: dict[str, FileScan]  # every file read, in path order
     table: SymbolTable
     index: TaskIndex
     problems: list[Diagnostic]
