@@ -10,6 +10,7 @@ author is the repository's git identity, or a fixed one when none is configured.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import re
@@ -218,9 +219,10 @@ def _file_diff(path: str, result: FileResult) -> str:
     assert result.new_source is not None
     # The file's own bytes, carried in the text (the mail is written with surrogateescape).
     diff = file_diff(result, path).decode("utf-8", "surrogateescape")
+    header = f"--- a/{path}\n+++ b/{path}\n"  # as the diff has it: the path may hold a newline
+    assert diff.startswith(header)
     old, new = _quoted(f"a/{path}"), _quoted(f"b/{path}")
-    body = diff.split("\n", 2)[2]  # after the --- and +++ lines
-    return f"diff --git {old} {new}\n--- {old}\n+++ {new}\n{body}"
+    return f"diff --git {old} {new}\n--- {old}\n+++ {new}\n{diff[len(header) :]}"
 
 
 def _body(results: Sequence[FileResult], repo_paths: dict[str, str]) -> str:
@@ -228,7 +230,8 @@ def _body(results: Sequence[FileResult], repo_paths: dict[str, str]) -> str:
     for result in results:
         for change in result.changes:
             added = ", ".join(f"{k}={v!r}" for k, v in change.added.items())
-            lines.append(f"- {repo_paths[result.path]}:{change.line}: {change.task}: {added}")
+            where = f"{_quoted(repo_paths[result.path])}:{change.line}"
+            lines.append(f"- {where}: {_quoted(change.task)}: {_quoted(added)}")
     return "\n".join(lines)
 
 
@@ -237,7 +240,7 @@ def _diffstat(diffs: Sequence[tuple[str, str]]) -> str:
     width = max(len(path) for path, _ in diffs)
     total_added = total_removed = 0
     for path, diff in diffs:
-        lines = diff.splitlines()[3:]
+        lines = diff.split("\n")[3:]
         added = sum(1 for line in lines if line.startswith("+"))
         removed = sum(1 for line in lines if line.startswith("-"))
         total_added += added
@@ -265,17 +268,18 @@ def build_patches(
     names = unique_names(list(groups))
     patches = []
     for group, members in sorted(groups.items()):
-        diffs = [(repo_paths[r.path], _file_diff(repo_paths[r.path], r)) for r in members]
+        diffs = [(_quoted(repo_paths[r.path]), _file_diff(repo_paths[r.path], r)) for r in members]
         calls = sum(len(r.changes) for r in members)
-        where = "the repository root" if group == "." else group
+        where = "the repository root" if group == "." else _quoted(group)
         subject = f"celery-codemod: add missing send_task options in {where}"
         name, email = info.author
-        text = (
+        headers = (
             "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
             f"From: {name} <{email}>\n"
             f"Date: {info.date}\n"
             f"Subject: [PATCH] {subject}\n"
-            "\n"
+        )
+        body = (
             f"Add the options their task declarations set to {calls} call"
             f"{'s' if calls != 1 else ''}, so that each behaves as apply_async would:\n\n"
             f"{_body(members, repo_paths)}\n"
@@ -284,8 +288,24 @@ def build_patches(
             + "".join(diff for _, diff in diffs)
             + f"-- \ncelery-codemod {__version__}\n\n"
         )
-        patches.append(Patch(group, f"{PREFIX}{names[group]}.patch", text))
+        patches.append(Patch(group, f"{PREFIX}{names[group]}.patch", _mail(headers, body)))
     return patches
+
+
+def _mail(headers: str, body: str) -> str:
+    """The mail: as is, or base64-encoded when it carries a carriage return.
+
+    `git am` drops the CR of every CRLF line of a plain mail, so a patch to a file with CRLF (or
+    CR) line endings would not apply; as `git send-email` does, such a mail is sent encoded, and
+    `git am` keeps its bytes. (`git apply` does not decode mails: use `git am` for these.)
+    """
+    if "\r" not in body:
+        return f"{headers}\n{body}"
+    encoded = base64.encodebytes(body.encode("utf-8", "surrogateescape")).decode("ascii")
+    return (
+        f"{headers}MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n"
+        f"Content-Transfer-Encoding: base64\n\n{encoded}"
+    )
 
 
 def _display(path: Path) -> str:

@@ -325,3 +325,37 @@ def test_write_outside_git_still_writes(tmp_path: Path, in_dir) -> None:
     in_dir(tmp_path)
     assert run_cli("fix", "--write", ".").exit_code == 0
     assert (tmp_path / "p.py").read_text() == CALLED
+
+
+# -- what git am needs ---------------------------------------------------------------------------
+
+
+def test_a_patch_to_a_crlf_file_applies_with_git_am(tmp_path: Path, in_dir) -> None:
+    crlf = CALL.replace("\n", "\r\n")
+    repo = make_repo(
+        tmp_path / "repo", {"proj/__init__.py": "", "proj/celery.py": WORKER, "svc/p.py": ""}
+    )
+    (repo / "svc" / "p.py").write_bytes(crlf.encode())
+    git(repo, "commit", "-q", "-a", "-m", "crlf")
+    in_dir(repo)
+    assert run_cli("fix", "--patches", tmp_path / "out", ".").exit_code == 0
+    [patch] = (tmp_path / "out").iterdir()
+    checkout = clone(repo, tmp_path / "clean")
+    applied = git_am(checkout, patch)
+    assert applied.returncode == 0, applied.stderr
+    assert (checkout / "svc" / "p.py").read_bytes() == CALLED.replace("\n", "\r\n").encode()
+
+
+@pytest.mark.parametrize("folder", ["tab\tname", 'quote"d', "back\\slash", "new\nline"])
+def test_paths_git_quotes_are_quoted_in_patches(tmp_path: Path, in_dir, folder: str) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        {"proj/__init__.py": "", "proj/celery.py": WORKER, f"{folder}/p.py": CALL},
+    )
+    in_dir(repo)
+    assert run_cli("fix", "--patches", tmp_path / "out", ".").exit_code == 0
+    [patch] = (tmp_path / "out").iterdir()
+    checkout = clone(repo, tmp_path / "clean")
+    applied = git_am(checkout, patch)
+    assert applied.returncode == 0, applied.stderr
+    assert (checkout / folder / "p.py").read_text() == CALLED
