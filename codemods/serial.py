@@ -283,19 +283,16 @@ class Codec(Generic[T]):
         described = ", ".join(f"{f.name}: {hints[f.name]!r}" for f in fields)
         self._described.append(f"{_name(kind)}({described})")
         self._records[kind.__name__] = kind
-        count = len(nodes)
 
         def encode(value: Any, depth: int, state: _Encoding) -> Any:
             if type(value) is not kind:
                 raise EncodeError(f"expected {kind.__name__}, got {type(value).__name__}")
             return [n.encode(getattr(value, name), depth + 1, state) for name, n in nodes]
 
-        def decode(data: Any, state: _Decoding) -> Any:
-            if type(data) is not list or len(data) != count:
-                raise DecodeError(f"not a {kind.__name__}")
-            return kind(*[n.decode(item, state) for (_, n), item in zip(nodes, data, strict=True)])
-
-        node.encode, node.decode = encode, decode
+        node.encode = encode
+        node.decode = _record_decoder(
+            kind, [(f.name, hints[f.name], n) for f, (_, n) in zip(fields, nodes, strict=True)]
+        )
 
     def _union(self, args: tuple[Any, ...], node: _Node) -> None:
         primitives = frozenset(a for a in args if a in PRIMITIVES)
@@ -434,6 +431,68 @@ class Codec(Generic[T]):
 
 
 _MISSING = object()
+
+
+def _primitive_kinds(hint: Any) -> frozenset[type] | None:
+    """The types a value of `hint` may have when they are all JSON primitives, else None."""
+    if hint in PRIMITIVES:
+        return frozenset({hint})
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        members = typing.get_args(hint)
+        if all(m in PRIMITIVES for m in members):
+            return frozenset(members)
+    return None
+
+
+def _record_decoder(kind: type, fields: list[tuple[str, Any, _Node]]) -> Decoder:
+    """A decoder for one record, generated as Python source (as dataclasses makes __init__):
+    checks of primitive fields are inlined, other fields call their node."""
+    namespace: dict[str, Any] = {
+        "kind": kind,
+        "DecodeError": DecodeError,
+        "message": f"not a {kind.__name__}",
+    }
+    lines = [
+        "def decode(data, state):",
+        f"    if data.__class__ is not list or len(data) != {len(fields)}:",
+        "        raise DecodeError(message)",
+    ]
+    for i, (name, hint, node) in enumerate(fields):
+        value = f"v{i}"
+        lines.append(f"    {value} = data[{i}]")
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        kinds = _primitive_kinds(hint)
+        item_kinds = _primitive_kinds(args[0]) if origin in (tuple, frozenset) and args else None
+        namespace[f"k{i}"] = kinds if kinds is not None else item_kinds
+        namespace[f"n{i}"] = node
+        if _holds_own_path(name, hint):
+            lines += [
+                f"    if {value} is None and state.own_path is not None:",
+                f"        {value} = state.own_path",
+                f"    elif {value}.__class__ is not str:",
+                "        raise DecodeError(message)",
+            ]
+        elif kinds is not None:
+            lines += [
+                f"    if {value}.__class__ not in k{i}:",
+                "        raise DecodeError(message)",
+            ]
+        elif item_kinds is not None and (
+            (origin is tuple and len(args) == 2 and args[1] is Ellipsis) or origin is frozenset
+        ):
+            convert = "tuple" if origin is tuple else "frozenset"
+            lines += [
+                f"    if {value}.__class__ is not list or any(",
+                f"        x.__class__ not in k{i} for x in {value}",
+                "    ):",
+                "        raise DecodeError(message)",
+                f"    {value} = {convert}({value})",
+            ]
+        else:
+            lines.append(f"    {value} = n{i}.decode({value}, state)")
+    lines.append(f"    return kind({', '.join(f'v{i}' for i in range(len(fields)))})")
+    exec("\n".join(lines), namespace)
+    return typing.cast(Decoder, namespace["decode"])
 
 
 def _holds_own_path(name: str, hint: Any) -> bool:
