@@ -69,6 +69,7 @@ class _Node:
 
     def __init__(self, label: str = "") -> None:
         self.label = label  # for messages
+        self.item: _Node | None = None  # of a sequence
         self.encode: Encoder = _unset_encoder
         self.decode: Decoder = _unset_decoder
 
@@ -348,6 +349,7 @@ class Codec(Generic[T]):
 
     def _sequence(self, item: _Node, kind: Any, label: str) -> _Node:
         node = _Node()
+        node.item = item
         ordered = kind is frozenset
 
         def encode(value: Any, depth: int, state: _Encoding) -> Any:
@@ -487,6 +489,19 @@ def _record_decoder(kind: type, fields: list[tuple[str, Any, _Node]]) -> Decoder
                 "    ):",
                 "        raise DecodeError(message)",
                 f"    {value} = {convert}({value})",
+            ]
+        elif origin in (types.UnionType, typing.Union):
+            # Mostly a string or another primitive: only the rest goes through the union's node.
+            namespace[f"k{i}"] = frozenset(a for a in args if a in PRIMITIVES)
+            lines += [
+                f"    if {value}.__class__ not in k{i}:",
+                f"        {value} = n{i}.decode({value}, state)",
+            ]
+        elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            lines += [
+                f"    if {value}.__class__ is not list:",
+                "        raise DecodeError(message)",
+                f"    {value} = tuple([n{i}.item.decode(x, state) for x in {value}])",
             ]
         else:
             lines.append(f"    {value} = n{i}.decode({value}, state)")
