@@ -327,3 +327,26 @@ def test_a_file_name_that_is_not_utf8_works_in_every_format(tmp_path: Path, in_d
         for loc in r["locations"]
     }
     assert "caf%E9.py" in uris
+
+
+def test_rows_and_databases_unused_for_30_days_expire(demo: Path, private_cache: Path) -> None:
+    outputs()
+    path = database(private_cache)
+    stale = private_cache / "cache-other-0123456789abcdef.sqlite"
+    shutil.copy(path, stale)
+    month_ago = time.time() - 31 * 86_400
+    os.utime(stale, (month_ago, month_ago))
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO files SELECT CAST('/gone/elsewhere.py' AS BLOB), size, mtime_ns, "
+        "ctime_ns, inode, checked_ns, digest, plain, used - 31, checksum FROM files LIMIT 1"
+    )
+    db.execute("UPDATE meta SET value = '0' WHERE key = 'expired'")
+    db.commit()
+    db.close()
+    outputs()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM files WHERE path LIKE '/gone/%'").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM files").fetchone() == (10,)
+    db.close()
+    assert not stale.exists()
