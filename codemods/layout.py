@@ -11,10 +11,12 @@ namespace packages and src layouts. Two kinds of evidence fix it:
   at least two parts (one part, such as `celery`, is too often an installed library that a
   project file shares its name with), is not the standard library, and does not land on the
   importing file. When several folders match, the one above the importer wins (each service of
-  a monorepo has its own root); a folder that more imports reach as a subpackage stays one.
+  a monorepo has its own root). A folder inside a package that imports reach stays a
+  subpackage (`saleor/graphql` beside the `graphql` library).
 - marker files: the folder of `manage.py` (Django puts it on `sys.path`), a `src/` folder that
   is not a package beside a packaging file, and the package folders `pyproject.toml`,
-  `setup.cfg` or `setup.py` declare. Files directly in such a folder keep their names.
+  `setup.cfg` or `setup.py` declare, unless imports reach that folder as a package (a
+  `manage.py` module inside a package). Files directly in such a folder keep their names.
 
 Files that no evidence reaches keep the name their `__init__.py` files give, so a standard
 layout keeps the names it always had.
@@ -25,7 +27,7 @@ from __future__ import annotations
 import ast
 import os
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +75,8 @@ def infer_layout(
     are the keys of `imports`) and by `markers` (root folder -> the file that marks it)."""
     wanted = {name for names in imports.values() for name in names if _may_count(name)}
     landings = _landings(files, wanted)
-    top_votes: Counter[str] = Counter()
-    inner_votes: Counter[str] = Counter()  # reached as a subpackage of a top further up
+    candidates: set[str] = set()
+    packages: set[str] = set()  # folders the imports reach as packages
     for importer, names in imports.items():
         for name in names:
             found = landings.get(name)
@@ -83,14 +85,18 @@ def infer_layout(
             top = _choose(importer, [top for top, target in found if target != importer])
             if top is None:
                 continue
-            top_votes[top] += 1
-            for inner in _folders_below(top, name):
-                inner_votes[inner] += 1
-    tops = frozenset(t for t, votes in top_votes.items() if votes > inner_votes[t])
+            candidates.add(top)
+            packages.add(top)
+            packages.update(_folders_below(top, name))
+    # A folder inside a package that imports reach is a subpackage, not a top-level package
+    # (`saleor/graphql` beside the `graphql` library), and never a root (a `manage.py` inside
+    # a package is one of its modules).
+    tops = frozenset(t for t in candidates if os.path.dirname(t) not in packages)
+    roots = {root: why for root, why in markers.items() if root not in packages}
     reasons = {os.path.dirname(top): "imports" for top in tops}
-    for root, why in markers.items():
+    for root, why in roots.items():
         reasons.setdefault(root, why)
-    return Layout(tops, frozenset(markers), reasons)
+    return Layout(tops, frozenset(roots), reasons)
 
 
 def _may_count(name: str) -> bool:

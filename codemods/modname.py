@@ -99,9 +99,9 @@ class ModuleNamer:
     def _rooted(self, folder: str) -> _Folder | None:
         """The name from the nearest top-level package or root folder above, if any."""
         parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
         name = os.path.basename(folder)
+        if parent == folder or not name.isidentifier():
+            return None  # a folder named `.semgrep` or `my-app` is no package
         if folder in self._tops or parent in self._roots:
             return (name,), parent
         if folder not in self._rooted_memo:

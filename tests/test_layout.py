@@ -218,6 +218,18 @@ def test_explicit_source_root_wins(tmp_path: Path, in_dir) -> None:
     assert "source roots: ns (--source-root)" in result.stderr
 
 
+def test_folders_that_are_no_identifiers_keep_their_names(tmp_path: Path, in_dir) -> None:
+    repo = write(
+        tmp_path / "repo",
+        {
+            "manage.py": "",
+            ".semgrep/rules/tasks.py": "from celery import shared_task\n\n@shared_task\ndef a():\n    pass\n",
+        },
+    )
+    in_dir(repo)
+    assert indexed(".") == ["tasks.a"]
+
+
 def test_subpackage_named_like_a_library_keeps_its_name(tmp_path: Path, in_dir) -> None:
     """`from celery import shared_task` next to a `proj/celery/` package is the library."""
     repo = write(
@@ -287,15 +299,22 @@ def test_ambiguous_import_outside_the_importers_tree_is_ignored() -> None:
     assert not infer_layout([*files, importer], {importer: ["app.celery"]}, {})
 
 
-def test_a_folder_more_imports_reach_as_a_subpackage_is_not_a_top() -> None:
-    files = ["/r/proj/__init__.py", "/r/proj/sub/__init__.py", "/r/proj/sub/x.py"]
+def test_a_folder_inside_a_package_imports_reach_is_not_a_top() -> None:
+    files = ["/r/proj/__init__.py", "/r/proj/graphql/__init__.py", "/r/proj/graphql/error.py"]
     importers = {
-        "/r/proj/a.py": ["proj.sub.x"],
-        "/r/proj/b.py": ["proj.sub.x"],
-        "/r/proj/c.py": ["sub.x"],  # Python 2 style implicit relative import
+        "/r/proj/a.py": ["proj.models"],
+        "/r/proj/models.py": ["graphql.error"],  # the library, not proj/graphql/error.py
     }
     layout = infer_layout([*files, *importers], importers, {})
     assert layout.tops == {"/r/proj"}
+
+
+def test_manage_py_inside_a_package_is_not_a_root() -> None:
+    files = ["/r/lemur/__init__.py", "/r/lemur/manage.py", "/r/lemur/certs/views.py"]
+    importers = {"/r/lemur/certs/views.py": ["lemur.manage"]}
+    layout = infer_layout(files, importers, {"/r/lemur": "manage.py"})
+    assert layout.tops == {"/r/lemur"}
+    assert layout.roots == frozenset()
 
 
 def test_markers(tmp_path: Path) -> None:
