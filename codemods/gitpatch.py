@@ -148,7 +148,8 @@ def read_codeowners(root: Path, label: str) -> tuple[Rules, list[Diagnostic]]:
             except OSError as error:
                 raise PatchError(f"{path}: cannot read ({error.strerror or error})") from None
             return parse_codeowners(data, _display(path))
-    raise PatchError(f"--split-by codeowners: no CODEOWNERS file in the repository at {label}")
+    where = "" if label == "." else f" at {label}"
+    raise PatchError(f"--split-by codeowners: no CODEOWNERS file in the repository{where}")
 
 
 def by_codeowners(rules: Sequence[tuple[str, tuple[str, ...]]]) -> Callable[[str], str]:
@@ -323,7 +324,7 @@ def _repositories(
     try:
         roots = repository_roots([cwd, *(Path(r.path) for r in results)])
     except RepositoryError as error:
-        raise PatchError(f"--patches: {error}") from None
+        raise PatchError(str(error)) from None
     outside = [r.path for r in results if roots[Path(r.path)] is None]
     if outside:
         more = f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""

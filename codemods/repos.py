@@ -144,7 +144,7 @@ def _status(root: Path, paths: Sequence[Path]) -> set[Path]:
     code, out, err = git_output(
         [
             "--literal-pathspecs", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-            "--ignored=matching", "--ignore-submodules=all", "--", *relative,
+            "--ignored=traditional", "--ignore-submodules=all", "--", *relative,
         ],
         root,
     )  # fmt: skip
@@ -158,7 +158,13 @@ def _status(root: Path, paths: Sequence[Path]) -> set[Path]:
         reported.add(entry[3:])
         if entry[0] in "RC" or entry[1] in "RC":
             reported.add(next(fields, ""))  # a rename's or copy's source follows
-    return {path for name, path in relative.items() if name in reported}
+    # An ignored or untracked folder may be reported whole ("gen/").
+    folders = tuple(name for name in reported if name.endswith("/"))
+    return {
+        path
+        for name, path in relative.items()
+        if name in reported or (folders and name.startswith(folders))
+    }
 
 
 def head_version(path: Path, root: Path) -> bytes | None:

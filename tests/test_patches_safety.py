@@ -359,3 +359,18 @@ def test_paths_git_quotes_are_quoted_in_patches(tmp_path: Path, in_dir, folder: 
     applied = git_am(checkout, patch)
     assert applied.returncode == 0, applied.stderr
     assert (checkout / folder / "p.py").read_text() == CALLED
+
+
+def test_write_refuses_an_ignored_file_named_explicitly(tmp_path: Path, in_dir) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        {"proj/__init__.py": "", "proj/celery.py": WORKER, ".gitignore": "gen/\n"},
+    )
+    (repo / "gen").mkdir()
+    (repo / "gen" / "calls.py").write_text(CALL)  # never committed: git ignores it
+    in_dir(repo)
+    result = run_cli("fix", "--write", "gen/calls.py", "--workers", "proj")
+    assert result.exit_code == 2
+    assert "not writing: these files have uncommitted changes" in result.stderr
+    assert "  gen/calls.py\n" in result.stderr
+    assert (repo / "gen" / "calls.py").read_text() == CALL
