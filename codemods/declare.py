@@ -4,25 +4,22 @@
 and `@shared_task(...)` (keeping the call's layout, as pass 2 does); a class-based task gets a
 class attribute `ignore_result = True`. A misspelled keyword (`ignore_results=True`) is renamed
 instead when asked. Only the top-level statement that holds the declaration is parsed with
-libcst (imported with this module: only runs that edit declarations load it), and every edit
-is verified: the new statement must parse and equal the original once the inserted keyword (or
-attribute) is taken out, or the rename undone.
+libcst (declcst.py, imported only when an edit is made), and every edit is verified: the new
+statement must parse and equal the original once the inserted keyword (or attribute) is taken
+out, or the rename undone. A cached edit is verified the same way, without libcst.
 """
 
 from __future__ import annotations
 
 import ast
 import bisect
-import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import libcst as cst
-
 from codemods.astutil import literal_value
-from codemods.cstedit import append_keywords
-from codemods.rewrite import LINE, statement_spans
+from codemods.model import StatementEdit
+from codemods.rewrite import LINE, splice, statement_spans
 
 KEYWORD = "keyword"  # append `ignore_result=True` to the decorator
 ATTRIBUTE = "attribute"  # add `ignore_result = True` to the task class
@@ -49,33 +46,81 @@ def edit_declarations(
 ) -> tuple[str, str | None]:
     """Apply the edits, one top-level statement at a time; (new source, None), or (source, what
     is wrong) when an edit cannot be made or does not verify."""
+    statements, problem = declaration_statements(source, tree, edits)
+    if problem is not None:
+        return source, problem
+    return splice(source, statements), None
+
+
+def declaration_statements(
+    source: str, tree: ast.Module, edits: Sequence[DeclarationEdit]
+) -> tuple[tuple[StatementEdit, ...], str | None]:
+    """Each edited top-level statement's new text, verified; or what is wrong."""
     try:
         return _edit(source, tree, edits), None
     except Exception as error:  # libcst's own errors included: the file is left alone
         first_line = (str(error).strip().splitlines() or [""])[0]
-        return source, f"{type(error).__name__}: {first_line}"
+        return (), f"{type(error).__name__}: {first_line}"
 
 
-def _edit(source: str, tree: ast.Module, edits: Sequence[DeclarationEdit]) -> str:
-    lines = LINE.findall(source)
-    spans = statement_spans(tree)
-    starts = [span[0] for span in spans]
+def reuse_declaration_statements(
+    source: str,
+    tree: ast.Module,
+    statements: Sequence[StatementEdit],
+    edits: Sequence[DeclarationEdit],
+) -> str | None:
+    """The new text from statements an edit rewrote before (a cache), verified again against
+    `source` as a fresh edit is (without libcst); None when anything does not fit."""
+    try:
+        by_span = _by_span(tree, edits)
+        spans = statement_spans(tree)
+        if sorted(by_span) != list(by_span) or len(by_span) != len(statements):
+            return None
+        for (position, planned), statement in zip(sorted(by_span.items()), statements, strict=True):
+            first, last, nodes = spans[position]
+            if (statement.first, statement.last) != (first, last):
+                return None
+            before = ast.Module(body=nodes, type_ignores=[])
+            located = [(edit, _locate(before, edit)) for edit in planned]
+            if _verify(before, statement.text, located) is not None:
+                return None
+    except EditMismatch:
+        return None
+    return splice(source, statements)
+
+
+def _by_span(
+    tree: ast.Module, edits: Sequence[DeclarationEdit]
+) -> dict[int, list[DeclarationEdit]]:
+    starts = [span[0] for span in statement_spans(tree)]
     by_span: dict[int, list[DeclarationEdit]] = defaultdict(list)
     for edit in edits:
-        by_span[bisect.bisect_right(starts, edit.line) - 1].append(edit)
-    for position in sorted(by_span, reverse=True):
+        position = bisect.bisect_right(starts, edit.line) - 1
         if position < 0:
             raise EditMismatch("no statement holds the declaration")
+        by_span[position].append(edit)
+    return dict(sorted(by_span.items()))
+
+
+def _edit(
+    source: str, tree: ast.Module, edits: Sequence[DeclarationEdit]
+) -> tuple[StatementEdit, ...]:
+    from codemods.declcst import edit_chunk
+
+    lines = LINE.findall(source)
+    spans = statement_spans(tree)
+    done = []
+    for position, planned in _by_span(tree, edits).items():
         first, last, statements = spans[position]
         chunk = "".join(lines[first - 1 : last])
         before = ast.Module(body=statements, type_ignores=[])
-        located = [(edit, _locate(before, edit)) for edit in by_span[position]]
-        new_chunk = _edit_chunk(chunk, located)
+        located = [(edit, _locate(before, edit)) for edit in planned]
+        new_chunk = edit_chunk(chunk, located)
         problem = _verify(before, new_chunk, located)
         if problem is not None:
             raise EditMismatch(problem)
-        lines[first - 1 : last] = [new_chunk]
-    return "".join(lines)
+        done.append(StatementEdit(first, last, new_chunk))
+    return tuple(done)
 
 
 def _definitions(node: ast.AST) -> Iterator[ast.AST]:
@@ -118,111 +163,6 @@ def _nth(
 
 
 # -- libcst ---------------------------------------------------------------------------------------
-
-
-def _edit_chunk(chunk: str, located: list[tuple[DeclarationEdit, tuple[int, int]]]) -> str:
-    ending = re.search(r"(\r\n|\r|\n)?$", chunk).group(0)  # type: ignore[union-attr]
-    body = chunk[: len(chunk) - len(ending)]
-    module = cst.parse_module(body)
-    if module.code != body:
-        raise EditMismatch("libcst does not reproduce this code exactly")
-    transformer = _DeclarationEditor({(e.name, rank): (e, d) for e, (rank, d) in located})
-    new_module = module.visit(transformer)
-    if transformer.applied != len(located):
-        raise EditMismatch(f"edited {transformer.applied} declarations, planned {len(located)}")
-    return new_module.code + ending
-
-
-def _true_keyword() -> cst.Arg:
-    return cst.Arg(
-        value=cst.Name("True"),
-        keyword=cst.Name(OPTION),
-        equal=cst.AssignEqual(
-            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
-        ),
-    )
-
-
-class _DeclarationEditor(cst.CSTTransformer):
-    """Counts definitions by name in source order and edits the planned ones."""
-
-    def __init__(self, planned: dict[tuple[str, int], tuple[DeclarationEdit, int]]) -> None:
-        super().__init__()
-        self.planned = planned
-        self.applied = 0
-        self.seen: dict[str, int] = defaultdict(int)
-        self.current: list[tuple[DeclarationEdit, int] | None] = []
-
-    def _enter(self, name: str) -> None:
-        rank = self.seen[name]
-        self.seen[name] += 1
-        self.current.append(self.planned.get((name, rank)))
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self._enter(node.name.value)
-        return True
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self._enter(node.name.value)
-        return True
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        plan = self.current.pop()
-        if plan is None:
-            return updated_node
-        edit, position = plan
-        decorators = list(updated_node.decorators)
-        decorators[position] = decorators[position].with_changes(
-            decorator=_decorator(decorators[position].decorator, edit)
-        )
-        self.applied += 1
-        return updated_node.with_changes(decorators=decorators)
-
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        plan = self.current.pop()
-        if plan is None:
-            return updated_node
-        body = updated_node.body
-        if not isinstance(body, cst.IndentedBlock):
-            raise EditMismatch("the class body is on the class line")
-        statements = list(body.body)
-        statements.insert(
-            _attribute_position(statements), cst.parse_statement(f"{OPTION} = True\n")
-        )
-        self.applied += 1
-        return updated_node.with_changes(body=body.with_changes(body=statements))
-
-
-def _decorator(expr: cst.BaseExpression, edit: DeclarationEdit) -> cst.Call:
-    if edit.kind == RENAME:
-        if not isinstance(expr, cst.Call):
-            raise EditMismatch("the decorator has no keywords to rename")
-        args = [
-            arg.with_changes(keyword=cst.Name(OPTION))
-            if arg.keyword is not None and arg.keyword.value == edit.old_keyword
-            else arg
-            for arg in expr.args
-        ]
-        return expr.with_changes(args=args)
-    if not isinstance(expr, cst.Call):
-        return cst.Call(func=expr, args=[_true_keyword()])
-    if not expr.args:
-        return expr.with_changes(args=[_true_keyword()])
-    return append_keywords(expr, {OPTION: True})
-
-
-def _attribute_position(statements: Sequence[cst.BaseStatement]) -> int:
-    """After the leading docstring and simple statements (`name = ...`), before any method."""
-    position = 0
-    for index, statement in enumerate(statements):
-        if not isinstance(statement, cst.SimpleStatementLine):
-            break
-        position = index + 1
-    return position
 
 
 # -- verification ---------------------------------------------------------------------------------

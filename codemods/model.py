@@ -399,6 +399,9 @@ class TaskStart:
     dynamic: str = ""
     receiver: str = ""
     uses: tuple[ResultUse, ...] = ()
+    # A dynamic receiver that may be any task (`self` in a task class, `current_task`), not
+    # only one whose object the module passes on or looks up.
+    any_task: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +418,9 @@ class ResultFacts:
 
     starts: tuple[TaskStart, ...] = ()
     id_reads: tuple[tuple[int, str], ...] = ()
+    # Task objects looked up at run time: (line, dotted prefix of what may be found, "" for
+    # any task): `app.tasks[name]`, `getattr(module, name)`, `import_module(name)`.
+    lookups: tuple[tuple[int, str], ...] = ()
     eager: bool = False
     apps: tuple[tuple[str, int], ...] = ()
     backends: tuple[tuple[str, int], ...] = ()

@@ -22,7 +22,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from codemods.astutil import dotted_name, import_table, literal_value
+from codemods.astutil import (
+    dotted_name,
+    import_table,
+    iter_module_statements,
+    iter_statements,
+    literal_value,
+)
 from codemods.model import NOT_LITERAL, Concat, ResultFacts, ResultUse, TaskStart, ValueExpr
 from codemods.symbols import qualify, read_value
 
@@ -74,6 +80,9 @@ CANVAS_KINDS = {
     for kind in ("chain", "group", "chord")
 }
 RESULT_BY_ID = frozenset({"AsyncResult", "GroupResult", "result_from_tuple"})
+# Stored results read by query, whatever task made them; `id_reads` marks them with QUERIED.
+RESULT_STORE = "django_celery_results.models"
+QUERIED = "*"
 EAGER_SETTINGS = frozenset(
     {"task_always_eager", "CELERY_TASK_ALWAYS_EAGER", "CELERY_ALWAYS_EAGER", "always_eager"}
 )
@@ -132,6 +141,8 @@ class ResultFlow:
             for node in tree.body
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list
         }
+        # Subscripts of `.tasks`, and calls that may look a task up by a run-time name.
+        self._walked_lookups: list[ast.Subscript | ast.Call] = []
         self._walk(tree)
         self._resolved: dict[tuple[int, str], _Scope] = {}
         self._by_binding: dict[str, dict[int, list[ast.Name]]] = {}
@@ -164,6 +175,14 @@ class ResultFlow:
                     scope.bind(node.id, value)
             elif isinstance(node, ast.Call):
                 self.calls.append(node)
+                if _may_look_up(node):
+                    self._walked_lookups.append(node)
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "tasks"
+            ):
+                self._walked_lookups.append(node)
             elif isinstance(node, ast.Global):
                 scope.globals.update(node.names)
             elif isinstance(node, ast.Nonlocal):
@@ -633,17 +652,29 @@ class ResultFlow:
                 if isinstance(owner, ast.Name):  # header.append(sig): the list is the signature's
                     scope = self.binding_scope(self.scope(owner), owner.id)
                     return self._follow(scope, owner.id, "collection", line)
-            if isinstance(parent, ast.keyword) and parent.arg in ("link", "link_error"):
-                if func.attr in APPLY_METHODS or func.attr == "send_task":
-                    return {_relate("link", "", use, line) for use in self._result(call)}
-                if func.attr in SIGNATURE_METHODS | SIGNATURE_RETURNING:
-                    return {_relate("link", r, u, line) for r, u in self._sig(call)}
-            if func.attr in ("link", "link_error") and node in call.args:
+            linked = self._linked(parent, call, line)
+            if linked is not None:
+                return linked
+            if func.attr in ("link", "link_error", "on_error") and node in call.args:
                 receiver = func.value
                 return {_relate("link", r, u, line) for r, u in self._sig(receiver)} | set(
                     self._sig(call)
                 )
         return {self._escape("sig", line, "passed to a call")}
+
+    def _linked(self, parent: ast.AST, call: ast.Call, line: int) -> set[Outcome] | None:
+        """A callback given as `link=` / `link_error=` (alone or in a list) of a start: read only
+        through its parent's children."""
+        func = call.func
+        if not (isinstance(parent, ast.keyword) and parent.arg in ("link", "link_error")):
+            return None
+        if not isinstance(func, ast.Attribute):
+            return None
+        if func.attr in APPLY_METHODS or func.attr == "send_task":
+            return {_relate("link", "", use, line) for use in self._result(call)}
+        if func.attr in SIGNATURE_METHODS | SIGNATURE_RETURNING:
+            return {_relate("link", r, u, line) for r, u in self._sig(call)}
+        return None
 
     def _canvas_member(
         self, node: ast.expr, parent: ast.AST, call: ast.Call, kind: str, element: ast.expr
@@ -692,6 +723,9 @@ class ResultFlow:
             kind = self.canvas_kind(call.func)
             if kind is not None:
                 return self._canvas_member(node, parent, call, kind, element or node)
+            linked = self._linked(parent, call, (element or node).lineno)
+            if linked is not None:
+                return linked
             if self.is_builtin(call.func, frozenset({"len", "bool", "print", "isinstance"})):
                 return set()
         if isinstance(parent, ast.Attribute) and parent.attr in ("append", "add", "extend"):
@@ -714,7 +748,7 @@ class ResultFlow:
             elif self._reads_by_id(call.func):
                 id_calls.append(call)
         starts.extend(self._references())
-        id_reads = []
+        id_reads = [(line, QUERIED) for line in self._result_store_queries()]
         for call in id_calls:
             if id(call) in self.attributed:
                 continue
@@ -725,10 +759,41 @@ class ResultFlow:
         return ResultFacts(
             starts=tuple(sorted(starts, key=lambda s: (s.line, s.how, s.target))),
             id_reads=tuple(sorted(set(id_reads))),
+            lookups=tuple(sorted(set(self._lookups()))),
             eager=_sets_eager(tree),
             apps=tuple(_apps(tree, self)),
             backends=tuple(_backends(tree)),
         )
+
+    def _result_store_queries(self) -> Iterator[int]:
+        """Where the module reads stored results by query (django-celery-results' models):
+        any task's result may be read there."""
+        for name, target in self.imports.items():
+            if target == RESULT_STORE or target.startswith(RESULT_STORE + "."):
+                loads = self._loads_of(self.module_scope, name)
+                if loads:
+                    yield loads[0].lineno
+
+    def _lookups(self) -> Iterator[tuple[int, str]]:
+        """Task objects looked up at run time by a name the module does not spell out."""
+        for node in self._walked_lookups:
+            if isinstance(node, ast.Subscript):  # app.tasks[name]
+                if literal_value(node.slice) is NOT_LITERAL:
+                    yield node.lineno, ""
+                continue
+            call = node
+            func = call.func
+            first = call.args[0] if call.args else None
+            if isinstance(func, ast.Attribute) and func.attr in ("values", "items", "get"):
+                if func.attr != "get" or first is None or literal_value(first) is NOT_LITERAL:
+                    yield call.lineno, ""  # app.tasks.get(name), app.tasks.values()
+            elif self.is_builtin(func, frozenset({"getattr"})) and len(call.args) >= 2:
+                if literal_value(call.args[1]) is NOT_LITERAL and first is not None:
+                    owner = self.qualified(first)
+                    if owner is not None:  # getattr(tasks_module, name)
+                        yield call.lineno, owner
+            elif first is not None and literal_value(first) is NOT_LITERAL:
+                yield call.lineno, ""  # import_module(name), __import__(name)
 
     def _start(self, call: ast.Call) -> TaskStart | None:
         func = call.func
@@ -797,7 +862,13 @@ class ResultFlow:
         if target is not None:
             return TaskStart(call.lineno, "signature", target=target, uses=uses)
         what = ast.unparse(receiver)
-        return TaskStart(call.lineno, "signature", dynamic=f"the receiver '{what[:60]}'", uses=uses)
+        return TaskStart(
+            call.lineno,
+            "signature",
+            dynamic=f"the receiver '{what[:60]}'",
+            uses=uses,
+            any_task=_any_task(receiver),
+        )
 
     def _signature_by_name(self, call: ast.Call) -> TaskStart:
         name = call.args[0] if call.args else _keyword(call, "task")
@@ -834,7 +905,13 @@ class ResultFlow:
         what = ast.unparse(receiver)
         if len(what) > 60:
             what = what[:57] + "..."
-        return TaskStart(line, how, dynamic=f"the receiver '{what}'", uses=self._applied_uses(call))
+        return TaskStart(
+            line,
+            how,
+            dynamic=f"the receiver '{what}'",
+            uses=self._applied_uses(call),
+            any_task=_any_task(receiver),
+        )
 
     def _applied_uses(self, call: ast.Call) -> tuple[ResultUse, ...]:
         eager = isinstance(call.func, ast.Attribute) and call.func.attr == "apply"
@@ -948,6 +1025,26 @@ def _relate(relation: str, role: str, use: ResultUse, line: int) -> Outcome:
     return ("canvas", use)
 
 
+def _may_look_up(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        owner = func.value
+        if func.attr in ("values", "items", "get"):
+            return isinstance(owner, ast.Attribute) and owner.attr == "tasks"
+        return func.attr == "import_module"
+    return isinstance(func, ast.Name) and func.id in ("getattr", "__import__", "import_module")
+
+
+def _any_task(receiver: ast.expr) -> bool:
+    """`self`/`cls` (a task class's own methods, a bound task) or the current task."""
+    parts = dotted_name(receiver)
+    if parts is None:
+        return False
+    return parts[0] in ("self", "cls") or any(
+        p in ("current_task", "current_worker_task") for p in parts
+    )
+
+
 def _is_assertion(func: ast.expr) -> bool:
     return isinstance(func, ast.Attribute) and func.attr.startswith("assert")
 
@@ -1000,23 +1097,49 @@ def _sorted(uses: Iterable[ResultUse]) -> tuple[ResultUse, ...]:
 
 
 def _sets_eager(tree: ast.Module) -> bool:
-    """`task_always_eager = True` (any spelling) as an assignment, keyword or dict entry."""
-    for node in ast.walk(tree):
-        pairs: list[tuple[str | None, ast.expr]] = []
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                parts = dotted_name(target)
-                pairs.append((parts[-1] if parts else None, node.value))
-        elif isinstance(node, ast.keyword):
-            pairs.append((node.arg, node.value))
-        elif isinstance(node, ast.Dict):
-            pairs.extend(
-                (k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None, v)
-                for k, v in zip(node.keys, node.values, strict=True)
-            )
-        if any(name in EAGER_SETTINGS and literal_value(v) is True for name, v in pairs):
-            return True
+    """`task_always_eager = True` (any spelling, as an assignment, keyword or dict entry) where it
+    holds for the whole module: at module level, or in an autouse pytest fixture. Set in one
+    test's decorator or a fixture a test may not use, it does not count."""
+    scopes: list[list[ast.stmt]] = [tree.body]
+    for statement in iter_module_statements(tree):
+        if isinstance(statement, ast.FunctionDef) and any(
+            _autouse_fixture(d) for d in statement.decorator_list
+        ):
+            scopes.append(statement.body)
+    for body in scopes:
+        for statement in iter_statements(body, into_definitions=False):
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            if any(_eager_pair(node) for node in ast.walk(statement)):
+                return True
     return False
+
+
+def _autouse_fixture(decorator: ast.expr) -> bool:
+    if not isinstance(decorator, ast.Call):
+        return False
+    name = dotted_name(decorator.func)
+    return (
+        name is not None
+        and name[-1] == "fixture"
+        and any(k.arg == "autouse" and literal_value(k.value) is True for k in decorator.keywords)
+    )
+
+
+def _eager_pair(node: ast.AST) -> bool:
+    pairs: list[tuple[str | None, ast.expr]] = []
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            parts = dotted_name(target)
+            pairs.append((parts[-1] if parts else None, node.value))
+    elif isinstance(node, ast.keyword):
+        pairs.append((node.arg, node.value))
+    elif isinstance(node, ast.Dict):
+        pairs.extend(
+            (k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None, v)
+            for k, v in zip(node.keys, node.values, strict=True)
+        )
+    return any(name in EAGER_SETTINGS and literal_value(v) is True for name, v in pairs)
 
 
 def _apps(tree: ast.Module, flow: ResultFlow) -> Iterator[tuple[str, int]]:

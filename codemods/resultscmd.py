@@ -35,6 +35,7 @@ from codemods.model import (
     FileResult,
     FileScan,
     Severity,
+    StatementEdits,
     TaskDef,
 )
 from codemods.report import EXIT_USAGE, Report, internal_error, sort_diagnostics
@@ -42,6 +43,7 @@ from codemods.run import Gathered, Outcome, Settings, gather
 from codemods.symbols import SymbolTable
 
 if TYPE_CHECKING:
+    from codemods.cache import Cache
     from codemods.declare import DeclarationEdit
 from codemods.verdicts import (
     UNREAD,
@@ -161,7 +163,8 @@ def analyse(
     edits, notes = _plan(verdicts, declarations, typos, gathered, fix_typos)
     sources: dict[str, SourceFile] = {}
     file_results = [
-        _edit_file(path, scan, planned, sources) for path, scan, planned in _by_file(edits, scans)
+        _edit_file(path, scan, planned, sources, gathered.cache)
+        for path, scan, planned in _by_file(edits, scans)
     ]
     diagnostics = sort_diagnostics(
         [
@@ -365,21 +368,27 @@ def _plan(
 
 def _by_file(
     planned: Sequence[_Planned], scans: Mapping[str, FileScan]
-) -> Iterator[tuple[Path, FileScan, list[_Planned]]]:
+) -> Iterator[tuple[str, FileScan, list[_Planned]]]:
     by_path: dict[str, list[_Planned]] = {}
     for item in planned:
         by_path.setdefault(item.path, []).append(item)
     for path, scan in scans.items():
         if scan.display in by_path:
-            yield Path(path), scan, by_path[scan.display]
+            yield path, scan, by_path[scan.display]
 
 
 def _edit_file(
-    path: Path, scan: FileScan, planned: list[_Planned], sources: dict[str, SourceFile]
+    path: str,
+    scan: FileScan,
+    planned: list[_Planned],
+    sources: dict[str, SourceFile],
+    cache: Cache | None,
 ) -> FileResult:
-    """Read the file, make its declaration edits and verify them."""
-    from codemods.declare import RENAME, edit_declarations
-    from codemods.rewrite import parse_error, with_bytes
+    """Read the file, make its declaration edits and verify them. An edit made before is taken
+    from the cache and verified again (without libcst)."""
+    from codemods.declare import RENAME, declaration_statements, reuse_declaration_statements
+    from codemods.discovery import key_maker
+    from codemods.rewrite import parse_error, splice, with_bytes
 
     display = scan.display
     changes = tuple(
@@ -387,7 +396,7 @@ def _edit_file(
         for p in sorted(planned, key=lambda p: p.edit.line)
     )
     try:
-        source = read_source(path)
+        source = read_source(Path(path))
         if isinstance(source, Diagnostic):
             return FileResult(display, "", diagnostics=(source,))
         if content_digest(source.data) != scan.digest:
@@ -401,7 +410,18 @@ def _edit_file(
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
         edits = [p.edit for p in planned]
-        new_source, problem = edit_declarations(source.text, tree, edits)
+        key = content_digest(repr(("declarations", scan.digest, edits)).encode())
+        path_key = key_maker()(path)
+        done = cache.edit(path_key, key) if cache is not None else None
+        new_source = None
+        if done is not None:
+            new_source = reuse_declaration_statements(source.text, tree, done.statements, edits)
+        problem = None
+        if new_source is None:
+            statements, problem = declaration_statements(source.text, tree, edits)
+            new_source = source.text if problem is not None else splice(source.text, statements)
+            if cache is not None and problem is None:
+                cache.put_edit(path_key, key, StatementEdits(statements))
         if problem is not None:
             unsafe = Diagnostic(
                 display,

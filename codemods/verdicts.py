@@ -37,6 +37,7 @@ from codemods.resultflow import (
     EXPLICIT_FALSE,
     ID_ESCAPES,
     NO_CALLS,
+    QUERIED,
     READ,
     READ_BY_ID,
     RESULT_ESCAPES,
@@ -50,6 +51,7 @@ READING = frozenset({READ, CANVAS_READ, CHORD_HEADER, EXPLICIT_FALSE, READ_BY_ID
 # Evidence that somebody may: the tool cannot see where the result (or its id) goes.
 UNSURE = frozenset({RESULT_ESCAPES, ID_ESCAPES, DYNAMIC_CALL})
 UNATTRIBUTED = "an id not traced to a call"
+QUERIED_DETAIL = "stored results queried (django-celery-results)"
 TEST_FOLDERS = frozenset({"tests", "test", "testing"})
 ANY_APP = "*"
 
@@ -81,13 +83,15 @@ class Evidence:
     def reads(self) -> bool:
         if self.eager is True or self.kind not in READING:
             return False
-        return not (self.kind == READ_BY_ID and self.detail == UNATTRIBUTED)
+        return not (self.kind == READ_BY_ID and self.detail in (UNATTRIBUTED, QUERIED_DETAIL))
 
     @property
     def unsure(self) -> bool:
         if self.eager is True:
             return False
-        return self.kind in UNSURE or (self.kind == READ_BY_ID and self.detail == UNATTRIBUTED)
+        return self.kind in UNSURE or (
+            self.kind == READ_BY_ID and self.detail in (UNATTRIBUTED, QUERIED_DETAIL)
+        )
 
 
 @dataclass(frozen=True)
@@ -153,11 +157,15 @@ class _Decider:
         self.tasks = [index.tasks[name] for name in index.names]
         self.by_function: dict[str, TaskDef] = {}
         self.by_prefix: dict[str, list[TaskDef]] = defaultdict(list)
+        # Last parts of the tasks' functions and modules: a name passed on that ends otherwise
+        # is not looked up (most names passed on are not tasks).
+        self.short_names: set[str] = set()
         for task in self.tasks:
             if task.function:
                 function = table.canonical(task.function)
                 self.by_function.setdefault(function, task)
                 parts = function.split(".")
+                self.short_names.update(parts)
                 for end in range(1, len(parts)):
                     self.by_prefix[".".join(parts[:end])].append(task)
         self.evidence: dict[str, list[Evidence]] = defaultdict(list)
@@ -165,6 +173,8 @@ class _Decider:
         self.outside_tests: dict[str, int] = defaultdict(int)
         self.app_evidence: dict[str, list[Evidence]] = defaultdict(list)
         self.unattributed: list[Evidence] = []
+        self.queried: list[Evidence] = []  # stored results read by query
+        self.pool: list[TaskDef] = []  # what a receiver of unknown origin may be
         # (task name, evidence) of reads by calls that do not override ignore_result.
         self.plain_reads: list[tuple[str, Evidence]] = []
 
@@ -174,6 +184,7 @@ class _Decider:
         eager_folders = {
             str(PurePosixPath(f.path).parent) for f in files if f.facts.eager and in_tests(f.path)
         }
+        self.pool = self._dynamic_pool(files)
         for file in files:
             if not file.searched:
                 continue
@@ -244,6 +255,8 @@ class _Decider:
         """The tasks a start may start: [] when it starts none of the indexed tasks (another
         object's method, an unknown name), None when it may start any."""
         if start.target:
+            if start.how == "reference" and start.target.rpartition(".")[2] not in self.short_names:
+                return []
             target = self.table.canonical(start.target)
             task = self.by_function.get(target)
             if task is not None:
@@ -264,9 +277,31 @@ class _Decider:
             return None
         return []
 
+    def _dynamic_pool(self, files: Sequence[ResultsFile]) -> list[TaskDef]:
+        """The tasks an object of unknown origin (a parameter, a collection's element) may be:
+        those whose objects are passed on by name, and those a run-time lookup may find
+        (`app.tasks[name]`: any; `getattr(module, name)`: the module's), in the files read."""
+        names: set[str] = set()
+        for file in files:
+            for start in file.facts.starts:
+                if start.how == "reference":
+                    names.update(t.name for t in self._tasks_of(start) or ())
+            for _, prefix in file.facts.lookups:
+                if not prefix:
+                    return list(self.tasks)
+                target = self.table.canonical(prefix)
+                names.update(t.name for t in self.by_prefix.get(target, ()))
+                task = self.by_function.get(target)
+                if task is not None:
+                    names.add(task.name)
+        return [t for t in self.tasks if t.name in names]
+
     def _candidates(self, start: TaskStart) -> list[TaskDef]:
-        """The tasks a dynamic start may start: those whose name begins with the name's known
-        leading part (`f"proj.tasks.{kind}"`), else every task."""
+        """The tasks a dynamic start may start: for a dynamic name, those whose name begins with
+        its known leading part (`f"proj.tasks.{kind}"`); for a receiver of unknown origin, the
+        dynamic pool (or every task, for `self` in a task class or the current task)."""
+        if start.task is None and not start.any_task:
+            return self.pool
         prefix = ""
         if isinstance(start.task, Concat):
             for part in start.task.parts:
@@ -304,6 +339,11 @@ class _Decider:
                 Evidence(path, line, READ_BY_ID, in_tests(path), False, f"{target}.AsyncResult")
             )
             return
+        if receiver == QUERIED:  # any task's stored result may be read there
+            queried = Evidence(path, line, READ_BY_ID, in_tests(path), False, QUERIED_DETAIL)
+            self.queried.append(queried)
+            self.app_evidence[ANY_APP].append(queried)
+            return
         evidence = Evidence(path, line, READ_BY_ID, in_tests(path), False, UNATTRIBUTED)
         self.unattributed.append(evidence)
         self.app_evidence[target if target in self.apps else ANY_APP].append(evidence)
@@ -314,6 +354,7 @@ class _Decider:
         evidence = list(self.evidence.get(task.name, ()))
         if any(e.kind == ID_ESCAPES for e in evidence):
             evidence.extend(self.unattributed)  # whoever polls an unattributed id may poll this
+        evidence.extend(e for e in self.queried if not e.in_tests)
         calls = self.calls.get(task.name, 0)
         verdict = UNREAD
         if task.options.get("ignore_result") is True:

@@ -9,7 +9,7 @@ from textwrap import dedent
 import pytest
 
 from codemods.model import ResultUse
-from codemods.resultflow import ResultFlow, may_read
+from codemods.resultflow import ResultFlow, may_read, scan_results
 from codemods.rewrite import rewrite_source
 from tests import tools
 
@@ -325,3 +325,58 @@ def test_an_alias_cycle_terminates() -> None:
 def test_may_read_ignores_eager_and_id_uses() -> None:
     assert not may_read([ResultUse(1, "read", "get", eager=True), ResultUse(2, "id-escapes")])
     assert may_read([ResultUse(1, "result-escapes", "returned")])
+
+
+def test_a_callback_in_a_link_list_is_read_only_through_its_parent() -> None:
+    dropped = "def f():\n    first.apply_async(link=[start()])\n"
+    assert {k for _, k, _ in uses(dropped, "signature")} == {"discarded"}
+    collected = "def f():\n    r = first.apply_async(link=[start()])\n    return r.collect()\n"
+    assert (3, "canvas-read", "collect") in uses(collected, "signature")
+
+
+def test_an_errback_given_to_on_error_follows_its_canvas() -> None:
+    source = (
+        "from celery import chord\ndef f():\n    chord([a.s()], b.s()).on_error(start()).delay()\n"
+    )
+    assert {k for _, k, _ in uses(source, "signature")} == {"discarded"}
+
+
+@pytest.mark.parametrize(
+    ("source", "eager"),
+    [
+        ("from proj.celery import app\napp.conf.task_always_eager = True\n", True),
+        ("CELERY_TASK_ALWAYS_EAGER = True\n", True),
+        (
+            "import pytest\n@pytest.fixture(autouse=True)\ndef eager(settings):\n"
+            "    settings.CELERY_TASK_ALWAYS_EAGER = True\n",
+            True,
+        ),
+        (
+            "import pytest\n@pytest.fixture\ndef eager(settings):\n"
+            "    settings.CELERY_TASK_ALWAYS_EAGER = True\n",
+            False,
+        ),
+        ("@override_settings(CELERY_TASK_ALWAYS_EAGER=True)\ndef test_one():\n    pass\n", False),
+        ("app.conf.task_always_eager = False\n", False),
+    ],
+    ids=["module level", "django setting", "autouse fixture", "fixture a test may not use",
+         "one test's decorator", "set to False"],
+)  # fmt: skip
+def test_eager_only_when_it_holds_for_the_whole_module(source: str, eager: bool) -> None:
+    assert scan_results(ast.parse(source)).eager is eager
+
+
+def test_a_run_time_lookup_of_a_task_is_recorded() -> None:
+    facts = scan_results(
+        ast.parse(
+            "import importlib\nfrom proj import tasks\nfrom proj.celery import app\n"
+            "def f(name):\n"
+            "    app.tasks[name].delay()\n"
+            "    getattr(tasks, name).delay()\n"
+            "    importlib.import_module(name)\n"
+            "    app.tasks['proj.tasks.add'].delay()\n"
+            "    getattr(tasks, 'add')\n"
+        ),
+        module="web",
+    )
+    assert facts.lookups == ((5, ""), (6, "proj.tasks"), (7, ""))
