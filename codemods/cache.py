@@ -341,7 +341,8 @@ class Cache:
         if not scan.digest:
             return  # the file could not be read: nothing to remember
         size, mtime_ns, ctime_ns, inode = stat
-        plain = scan.facts is None and scan.calls is None and scan.problem is None
+        # Not parsed (no hint): nothing but the digest, whatever the module's name.
+        plain = scan == FileScan(scan.display, digest=scan.digest)
         self._put_files[key] = (
             key, size, mtime_ns, ctime_ns, inode, time.time_ns(), scan.digest, int(plain),
             self.today, _checksum(key, scan.digest, int(plain), size),
