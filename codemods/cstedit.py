@@ -23,19 +23,36 @@ class RewriteMismatch(Exception):
     """The libcst tree did not hold the nodes the plan was made for."""
 
 
-def edit_source(source: str, edits: Iterable[Edit], callees: Collection[str]) -> str:
-    # libcst drops a final lone "\r"; the last line ending is kept aside and put back.
+class LayoutUnsupported(Exception):
+    """libcst cannot edit this code without changing it elsewhere."""
+
+
+def edit_source(
+    source: str,
+    edits: Iterable[Edit],
+    callees: Collection[str],
+    keep_line: Collection[tuple[str, int]] = (),
+) -> str:
+    """`source` (whole statements) with the edits made. The edits at the positions in
+    `keep_line` put nothing on a new line where the closing bracket shares the last item's
+    line: what follows the bracket on that line (an opt-out comment) stays on it."""
+    # libcst drops a final lone "\r" and form feeds before the first statement: they are kept
+    # aside and put back.
     ending = re.search(r"(\r\n|\r|\n)?$", source).group(0)  # type: ignore[union-attr]
     body = source[: len(source) - len(ending)]
+    if re.search(r"\\(\r\n|\r|\n)$", body):  # `x; \` then an empty line: the ending is needed
+        body, ending = source, ""
+    leading = body[: len(body) - len(body.lstrip("\x0c"))]
+    body = body[len(leading) :]
     module = cst.parse_module(body)
     if module.code != body:
-        raise RewriteMismatch("libcst does not reproduce this code exactly")
+        raise LayoutUnsupported("libcst does not reproduce this code exactly")
     by_position = {(edit.space, edit.ordinal): edit for edit in edits}
-    rewriter = OptionAdder(by_position, callees)
+    rewriter = OptionAdder(by_position, callees, frozenset(keep_line))
     new_module = module.visit(rewriter)
     if rewriter.applied != set(by_position):
         raise RewriteMismatch(f"edited {sorted(rewriter.applied)}, planned {sorted(by_position)}")
-    return new_module.code + ending
+    return leading + new_module.code + ending
 
 
 def callee_name(func: cst.BaseExpression) -> str | None:
@@ -62,10 +79,16 @@ def has_task_key(node: cst.Dict) -> bool:
 class OptionAdder(cst.CSTTransformer):
     """Counts candidate calls and task dicts in source order and edits the planned ones."""
 
-    def __init__(self, edits: Mapping[tuple[str, int], Edit], callees: Collection[str]) -> None:
+    def __init__(
+        self,
+        edits: Mapping[tuple[str, int], Edit],
+        callees: Collection[str],
+        keep_line: Collection[tuple[str, int]] = frozenset(),
+    ) -> None:
         super().__init__()
         self.edits = edits
         self.callees = callees
+        self.keep_line = keep_line
         self.applied: set[tuple[str, int]] = set()
         self._count = {"call": 0, "dict": 0}
         self._open: list[tuple[str, int] | None] = []
@@ -77,37 +100,40 @@ class OptionAdder(cst.CSTTransformer):
         else:
             self._open.append(None)
 
-    def _edit_for(self) -> Edit | None:
+    def _edit_for(self) -> tuple[Edit, bool] | None:
+        """The edit of the node being left, and whether it keeps its closing line."""
         position = self._open.pop()
         if position is None or position not in self.edits:
             return None
         self.applied.add(position)
-        return self.edits[position]
+        return self.edits[position], position in self.keep_line
 
     def visit_Call(self, node: cst.Call) -> bool:
         self._enter("call", callee_name(node.func) in self.callees)
         return True
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        edit = self._edit_for()
-        if edit is None:
+        found = self._edit_for()
+        if found is None:
             return updated_node
+        edit, keep_line = found
         quote = _quote_style(updated_node.args[0].value if updated_node.args else None)
         if edit.target == "options":
-            return _merge_into_options_arg(updated_node, edit.added, quote)
-        return append_keywords(updated_node, edit.added, quote)
+            return _merge_into_options_arg(updated_node, edit.added, quote, keep_line)
+        return append_keywords(updated_node, edit.added, quote, keep_line)
 
     def visit_Dict(self, node: cst.Dict) -> bool:
         self._enter("dict", has_task_key(node))
         return True
 
     def leave_Dict(self, original_node: cst.Dict, updated_node: cst.Dict) -> cst.Dict:
-        edit = self._edit_for()
-        if edit is None:
+        found = self._edit_for()
+        if found is None:
             return updated_node
+        edit, keep_line = found
         task = next(e for e in updated_node.elements if _string_key(e) == "task")
         quote = _quote_style(task.key if isinstance(task, cst.DictElement) else None)
-        return _merge_into_options_entry(updated_node, edit.added, quote)
+        return _merge_into_options_entry(updated_node, edit.added, quote, keep_line)
 
 
 def render_literal(value: OptionValue, quote: str = '"') -> str:
@@ -136,12 +162,15 @@ class _Layout:
     closing: Whitespace
 
 
-def _layout(before_items: list[Whitespace | None], closing: Whitespace) -> _Layout:
-    """New items go one per line, indented as the last item that starts a line; else inline."""
+def _layout(
+    before_items: list[Whitespace | None], closing: Whitespace, keep_line: bool = False
+) -> _Layout:
+    """New items go one per line, indented as the last item that starts a line; else inline.
+    Inline too when `keep_line` and the closing bracket follows the last item on its line."""
     template = next(
         (ws for ws in reversed(before_items) if isinstance(ws, cst.ParenthesizedWhitespace)), None
     )
-    if template is None:
+    if template is None or (keep_line and not isinstance(closing, cst.ParenthesizedWhitespace)):
         space = cst.SimpleWhitespace(" ")
         return _Layout(space, space, closing)
     template = template.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=())
@@ -159,7 +188,9 @@ def _comma_after(item: cst.Arg | cst.BaseDictElement) -> Whitespace | None:
     return item.comma.whitespace_after if isinstance(item.comma, cst.Comma) else None
 
 
-def append_keywords(call: cst.Call, added: Mapping[str, OptionValue], quote: str = '"') -> cst.Call:
+def append_keywords(
+    call: cst.Call, added: Mapping[str, OptionValue], quote: str = '"', keep_line: bool = False
+) -> cst.Call:
     if not call.args or not added:
         raise RewriteMismatch("no argument to append after")
     args = list(call.args)
@@ -168,7 +199,7 @@ def append_keywords(call: cst.Call, added: Mapping[str, OptionValue], quote: str
     closing = _comma_after(last) if trailing_comma else last.whitespace_after_arg
     assert closing is not None
     before = [call.whitespace_before_args, *(_comma_after(a) for a in args[:-1])]
-    layout = _layout(before, closing)
+    layout = _layout(before, closing, keep_line)
     new_args = [
         cst.Arg(
             value=_literal(value, quote),
@@ -198,7 +229,9 @@ def append_keywords(call: cst.Call, added: Mapping[str, OptionValue], quote: str
     return call.with_changes(args=[*args, *new_args])
 
 
-def append_entries(node: cst.Dict, added: Mapping[str, OptionValue], quote: str = '"') -> cst.Dict:
+def append_entries(
+    node: cst.Dict, added: Mapping[str, OptionValue], quote: str = '"', keep_line: bool = False
+) -> cst.Dict:
     return _append_dict_elements(
         node,
         [
@@ -210,10 +243,13 @@ def append_entries(node: cst.Dict, added: Mapping[str, OptionValue], quote: str 
             )
             for option, value in added.items()
         ],
+        keep_line,
     )
 
 
-def _append_dict_elements(node: cst.Dict, new: list[cst.DictElement]) -> cst.Dict:
+def _append_dict_elements(
+    node: cst.Dict, new: list[cst.DictElement], keep_line: bool = False
+) -> cst.Dict:
     elements = list(node.elements)
     if not elements:
         joined = [
@@ -225,7 +261,7 @@ def _append_dict_elements(node: cst.Dict, new: list[cst.DictElement]) -> cst.Dic
     trailing_comma = isinstance(last.comma, cst.Comma)
     closing = node.rbrace.whitespace_before
     before = [node.lbrace.whitespace_after, *(_comma_after(e) for e in elements[:-1])]
-    layout = _layout(before, closing)
+    layout = _layout(before, closing, keep_line)
     new = [e.with_changes(comma=cst.Comma(whitespace_after=layout.separator)) for e in new]
     new[-1] = new[-1].with_changes(
         comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(""))
@@ -241,7 +277,7 @@ def _append_dict_elements(node: cst.Dict, new: list[cst.DictElement]) -> cst.Dic
 
 
 def _merge_into_options_arg(
-    call: cst.Call, added: Mapping[str, OptionValue], quote: str
+    call: cst.Call, added: Mapping[str, OptionValue], quote: str, keep_line: bool = False
 ) -> cst.Call:
     """`signature("x", options={...})`: the new options go into that dict."""
     args = list(call.args)
@@ -251,13 +287,13 @@ def _merge_into_options_arg(
             arg.keyword is None and len(positional) > 3 and i == positional[3]
         )
         if is_options and isinstance(arg.value, cst.Dict):
-            args[i] = arg.with_changes(value=append_entries(arg.value, added, quote))
+            args[i] = arg.with_changes(value=append_entries(arg.value, added, quote, keep_line))
             return call.with_changes(args=args)
     raise RewriteMismatch("the call has no options dict")
 
 
 def _merge_into_options_entry(
-    node: cst.Dict, added: Mapping[str, OptionValue], quote: str
+    node: cst.Dict, added: Mapping[str, OptionValue], quote: str, keep_line: bool = False
 ) -> cst.Dict:
     """A beat entry: into its "options" dict, or a new "options" entry."""
     elements = list(node.elements)
@@ -266,7 +302,9 @@ def _merge_into_options_entry(
             assert isinstance(element, cst.DictElement)
             if not isinstance(element.value, cst.Dict):
                 raise RewriteMismatch("the entry's options is not a dict literal")
-            elements[i] = element.with_changes(value=append_entries(element.value, added, quote))
+            elements[i] = element.with_changes(
+                value=append_entries(element.value, added, quote, keep_line)
+            )
             return node.with_changes(elements=elements)
     options = append_entries(cst.Dict(elements=[]), added, quote)
     entry = cst.DictElement(
@@ -275,4 +313,4 @@ def _merge_into_options_entry(
         whitespace_before_colon=cst.SimpleWhitespace(""),
         whitespace_after_colon=cst.SimpleWhitespace(" "),
     )
-    return _append_dict_elements(node, [entry])
+    return _append_dict_elements(node, [entry], keep_line)

@@ -12,10 +12,11 @@ import bisect
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from codemods.calls import candidate_nodes, scan_calls
+from codemods.calls import candidate_nodes, parse_ignore, scan_calls
+from codemods.masking import Masked, Unmasked, mask, unmask
 from codemods.model import (
     PARITY_OPTIONS,
     Diagnostic,
@@ -58,46 +59,58 @@ def rewrite_source(
 def apply_plan(
     source: str, tree: ast.Module, scanned: ScannedCalls, plan: Plan, *, path: str
 ) -> FileResult:
-    """Make the planned edits and verify them; an edit that does not verify changes nothing."""
+    """Make the planned edits and verify them; a statement whose edit does not verify is left
+    alone, the others are edited."""
     if not plan.edits:
         return FileResult(path, source, diagnostics=plan.diagnostics)
-    new_source, problem = safe_edit(source, tree, plan, scanned)
-    return file_result(path, source, plan, new_source, problem)
+    return file_result(path, source, plan, edit_planned(source, tree, plan, scanned))
 
 
-def safe_edit(
-    source: str, tree: ast.Module, plan: Plan, scanned: ScannedCalls
-) -> tuple[str, str | None]:
-    """(new source, None), or (the source, what is wrong) when the edit fails or does not verify."""
-    statements, problem = safe_statement_edits(source, tree, plan, scanned)
-    return (source, problem) if problem is not None else (splice(source, statements), None)
+@dataclass(frozen=True)
+class Skipped:
+    """Edits left out, all in one top-level statement, and why."""
+
+    edits: tuple[int, ...]  # positions in the plan
+    problem: str
+    # True when libcst cannot edit the statement's layout, False when the edit did not verify.
+    layout: bool = False
 
 
-def safe_statement_edits(
-    source: str, tree: ast.Module, plan: Plan, scanned: ScannedCalls
-) -> tuple[tuple[StatementEdit, ...], str | None]:
-    """`statement_edits`, with an exception as what is wrong."""
-    try:
-        return statement_edits(source, tree, plan.edits, scanned)
-    except Exception as error:
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        return (), f"{type(error).__name__}: {first_line}"
+@dataclass(frozen=True)
+class Edited:
+    """The source with every edit that verified: the statements rewritten (what a cache keeps),
+    and the statements left alone."""
+
+    new_source: str
+    skipped: tuple[Skipped, ...] = ()
+    statements: tuple[StatementEdit, ...] = ()
 
 
-def file_result(
-    path: str, source: str, plan: Plan, new_source: str, problem: str | None
-) -> FileResult:
-    """The result of a planned edit: the new text, or the unsafe-rewrite error and no change."""
-    if problem is not None:
-        unsafe = Diagnostic(
-            path,
-            plan.edits[0].line,
-            "unsafe-rewrite",
-            Severity.ERROR,
-            f"the rewrite did not verify ({problem}); the file was left alone",
+def file_result(path: str, source: str, plan: Plan, edited: Edited) -> FileResult:
+    """The result of a planned edit: the new text and the changes made, and an unsafe-rewrite
+    error for each statement left alone."""
+    left_out = {i for skipped in edited.skipped for i in skipped.edits}
+    unsafe = tuple(_unsafe(path, plan, skipped) for skipped in edited.skipped)
+    diagnostics = (*plan.diagnostics, *unsafe)
+    if len(left_out) == len(plan.edits):
+        return FileResult(path, source, diagnostics=diagnostics)
+    changes = tuple(c for i, c in enumerate(plan.changes) if i not in left_out)
+    return FileResult(path, source, edited.new_source, changes, diagnostics)
+
+
+def _unsafe(path: str, plan: Plan, skipped: Skipped) -> Diagnostic:
+    first = plan.edits[skipped.edits[0]]
+    if skipped.layout:
+        wanted = "; ".join(
+            ", ".join(f"{k}={v!r}" for k, v in plan.edits[i].added.items()) for i in skipped.edits
         )
-        return FileResult(path, source, diagnostics=(*plan.diagnostics, unsafe))
-    return FileResult(path, source, new_source, plan.changes, plan.diagnostics)
+        message = (
+            f"celery-codemod cannot edit this statement's layout ({skipped.problem}); it was "
+            f"left alone: add {wanted} by hand"
+        )
+    else:
+        message = f"the rewrite did not verify ({skipped.problem}); this statement was left alone"
+    return Diagnostic(path, first.line, "unsafe-rewrite", Severity.ERROR, message)
 
 
 def with_bytes(result: FileResult, data: bytes, encoding: str) -> FileResult:
@@ -106,10 +119,11 @@ def with_bytes(result: FileResult, data: bytes, encoding: str) -> FileResult:
     written that way is unsafe-rewrite and changes nothing."""
     if result.new_source is None:
         return result
-    from codemods.splice import SpliceError, splice
+    from codemods.splice import SpliceError
+    from codemods.splice import splice as splice_bytes
 
     try:
-        new_bytes = splice(data, encoding, result.source, result.new_source)
+        new_bytes = splice_bytes(data, encoding, result.source, result.new_source)
     except SpliceError as error:
         line = result.changes[0].line if result.changes else 1
         unsafe = Diagnostic(
@@ -142,17 +156,6 @@ def statement_spans(tree: ast.Module) -> list[tuple[int, int, list[ast.stmt]]]:
     return spans
 
 
-def edit_statements(
-    source: str, tree: ast.Module, edits: Sequence[Edit], scanned: ScannedCalls
-) -> tuple[str, str | None]:
-    """Apply the edits with libcst, parsing only the top-level statements that hold them; verify
-    each edited statement. Returns the new source, and what is wrong with it if anything."""
-    statements, problem = statement_edits(source, tree, edits, scanned)
-    if problem is not None:
-        return source, problem
-    return splice(source, statements), None
-
-
 def _localize(edits: Iterable[Edit], scanned: ScannedCalls, first: int) -> list[Edit]:
     """The edits with ordinals counted from line `first` on."""
     return [
@@ -161,30 +164,159 @@ def _localize(edits: Iterable[Edit], scanned: ScannedCalls, first: int) -> list[
     ]
 
 
-def statement_edits(
-    source: str, tree: ast.Module, edits: Sequence[Edit], scanned: ScannedCalls
-) -> tuple[tuple[StatementEdit, ...], str | None]:
-    """Each edited top-level statement's new text, verified; or what is wrong."""
+def joined_spans(
+    spans: list[tuple[int, int, list[ast.stmt]]], lines: list[str]
+) -> list[tuple[int, int, list[ast.stmt]]]:
+    """The spans with a backslash continuation after a statement (`x(); \\`) joined to what
+    it continues: the next statement, or the line after it."""
+    joined: list[tuple[int, int, list[ast.stmt]]] = []
+    for span in spans:
+        if joined and _continues(lines, joined[-1][1]) and span[0] == joined[-1][1] + 1:
+            previous = joined[-1]
+            joined[-1] = (previous[0], span[1], [*previous[2], *span[2]])
+        else:
+            joined.append(span)
+    extended = []
+    for first, last, statements in joined:
+        while _continues(lines, last) and last < len(lines):
+            last += 1
+        extended.append((first, last, statements))
+    return extended
+
+
+def _continues(lines: list[str], number: int) -> bool:
+    return lines[number - 1].rstrip("\r\n").endswith("\\")
+
+
+def edit_planned(source: str, tree: ast.Module, plan: Plan, scanned: ScannedCalls) -> Edited:
+    """Apply the edits with libcst, parsing only the top-level statements that hold them, and
+    verify each edited statement; one that fails is left alone, the others are edited."""
+    lines = LINE.findall(source)
+    spans = joined_spans(statement_spans(tree), lines)
+    starts = [span[0] for span in spans]
+    by_span: dict[int, list[int]] = defaultdict(list)
+    for position, edit in enumerate(plan.edits):
+        line = scanned.candidate_lines[edit.space][edit.ordinal]
+        by_span[bisect.bisect_right(starts, line) - 1].append(position)
+    skipped = []
+    done = []
+    for span in sorted(by_span, reverse=True):
+        first, last, statements = spans[span]
+        counted = {
+            space: bisect.bisect_left(found, first)
+            for space, found in scanned.candidate_lines.items()
+        }
+        present = {
+            space: bisect.bisect_right(found, last) - counted[space]
+            for space, found in scanned.candidate_lines.items()
+        }
+        local = [
+            replace(e, ordinal=e.ordinal - counted[e.space])
+            for e in (plan.edits[i] for i in by_span[span])
+        ]
+        chunk = "".join(lines[first - 1 : last])
+        try:
+            new_chunk = edit_chunk(chunk, first, statements, local, scanned.callees, present)
+        except StatementSkipped as problem:
+            skipped.append(Skipped(tuple(by_span[span]), str(problem), problem.layout))
+            continue
+        lines[first - 1 : last] = [new_chunk]
+        done.append(StatementEdit(first, last, new_chunk))
+    return Edited("".join(lines), tuple(reversed(skipped)), tuple(reversed(done)))
+
+
+class StatementSkipped(Exception):
+    """A statement's edit was not made; `layout`: libcst cannot edit it (else it did not verify)."""
+
+    def __init__(self, problem: str, *, layout: bool = False) -> None:
+        super().__init__(problem)
+        self.layout = layout
+
+
+def edit_chunk(
+    chunk: str,
+    first: int,
+    statements: list[ast.stmt],
+    edits: Sequence[Edit],
+    callees: Collection[str],
+    present: Mapping[str, int],
+) -> str:
+    """The edited, verified text of top-level statements (`chunk`, from line `first`).
+
+    Large literals are masked first (masking.py), so libcst sees little more than the calls;
+    the masked text is edited and verified, and the literals put back."""
     from codemods import cstedit  # libcst costs ~0.1 s to import; most runs edit nothing
 
-    lines = LINE.findall(source)
-    spans = statement_spans(tree)
-    starts = [span[0] for span in spans]
-    by_span: dict[int, list[Edit]] = defaultdict(list)
+    masked = mask(chunk, first, statements, callees)
+    before = statements
+    if masked.originals:
+        try:
+            masked_tree = ast.parse(masked.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            masked = Masked(chunk, ())
+        else:
+            counts = candidate_nodes(masked_tree, callees)
+            if all(len(counts[space]) == present.get(space, 0) for space in counts):
+                before = masked_tree.body
+            else:  # a masked literal held a node the edit counts: edit it whole
+                masked = Masked(chunk, ())
+    lines = LINE.findall(masked.text)
+    line_of_first = first if before is statements else 1
+    keep = keep_closing_lines(before, edits, callees, lines, line_of_first)
+    try:
+        new_text = cstedit.edit_source(masked.text, edits, callees, keep)
+    except cstedit.LayoutUnsupported as error:
+        raise StatementSkipped(str(error), layout=True) from None
+    except RecursionError:
+        raise StatementSkipped("too deeply nested for libcst", layout=True) from None
+    except Exception as error:  # libcst's parser errors, the plan not matching its tree
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        if type(error).__name__ == "ParserSyntaxError":
+            raise StatementSkipped(f"libcst cannot parse it: {first_line}", layout=True) from None
+        raise StatementSkipped(f"{type(error).__name__}: {first_line}") from None
+    problem = verify_statements(before, new_text, edits, callees)
+    if problem is not None:
+        raise StatementSkipped(problem)
+    if not masked.originals:
+        return new_text
+    try:
+        new_chunk = unmask(new_text, masked)
+        ast.parse(new_chunk)
+    except (Unmasked, SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        raise StatementSkipped(f"the literals could not be put back: {error}") from None
+    return new_chunk
+
+
+def keep_closing_lines(
+    statements: list[ast.stmt],
+    edits: Sequence[Edit],
+    callees: Collection[str],
+    lines: list[str],
+    first: int,
+) -> set[tuple[str, int]]:
+    """The edits whose node is followed by an opt-out comment on its closing line, where
+    another call or entry starts (the line its opt-out is read from): that line must not be
+    split, or the comment would move off it and a second run would edit what it opts out."""
+    nodes = candidate_nodes(ast.Module(body=statements, type_ignores=[]), callees)
+    opt_out_lines = {node.lineno for node in nodes["call"]} | {
+        key.lineno
+        for node in nodes["dict"]
+        if isinstance(node, ast.Dict)
+        for key in node.keys
+        if isinstance(key, ast.Constant) and key.value == "task"
+    }
+    keep = set()
     for edit in edits:
-        line = scanned.candidate_lines[edit.space][edit.ordinal]
-        by_span[bisect.bisect_right(starts, line) - 1].append(edit)
-    done = []
-    for position in sorted(by_span):
-        first, last, statements = spans[position]
-        local = _localize(by_span[position], scanned, first)
-        chunk = "".join(lines[first - 1 : last])
-        new_chunk = cstedit.edit_source(chunk, local, scanned.callees)
-        problem = verify_statements(statements, new_chunk, local, scanned.callees)
-        if problem is not None:
-            return (), problem
-        done.append(StatementEdit(first, last, new_chunk))
-    return tuple(done), None
+        node = nodes[edit.space][edit.ordinal] if edit.ordinal < len(nodes[edit.space]) else None
+        if node is None or node.end_lineno is None or node.end_col_offset is None:
+            continue
+        if node.end_lineno not in opt_out_lines:
+            continue
+        line = lines[node.end_lineno - first].encode("utf-8", "surrogatepass")
+        after = line[node.end_col_offset :].decode("utf-8", "replace")
+        if parse_ignore(after) is not None:
+            keep.add((edit.space, edit.ordinal))
+    return keep
 
 
 def splice(source: str, statements: Sequence[StatementEdit]) -> str:

@@ -39,7 +39,8 @@ from codemods.symbols import SymbolTable
 if TYPE_CHECKING:
     from codemods.cache import Cache
 
-# A 10 MB module takes about 30 s and 1.7 GB to rewrite; far larger ones are generated code.
+# Larger modules are generated code. The densest 10 MB module (every call with a 900-element
+# list) needs about 2.3 GB, mostly for Python's ast of it (benchmarks/dense.py).
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 # Fewer files than this are scanned in this process: starting workers would cost more.
 PARALLEL_THRESHOLD = 64
@@ -411,11 +412,11 @@ def _apply(
 ) -> FileResult:
     """Plan a file's calls; read and edit it only when something changes."""
     from codemods.rewrite import (
+        Edited,
+        edit_planned,
         file_result,
         parse_error,
         reuse_statement_edits,
-        safe_statement_edits,
-        splice,
         with_bytes,
     )
 
@@ -441,20 +442,20 @@ def _apply(
         key = content_digest(repr((scan.digest, plan.edits, sorted(scan.calls.callees))).encode())
         path_key = key_maker()(path)
         done = cache.edit(path_key, key) if cache is not None else None
-        new_source = None
+        reused = None
         if done is not None:
-            new_source = reuse_statement_edits(source.text, done.statements, plan.edits, scan.calls)
-        problem = None
-        if new_source is None:
+            reused = reuse_statement_edits(source.text, done.statements, plan.edits, scan.calls)
+        if reused is not None:
+            edited = Edited(reused, statements=done.statements if done is not None else ())
+        else:
             try:
                 tree = ast.parse(source.text)
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
-            statements, problem = safe_statement_edits(source.text, tree, plan, scan.calls)
-            new_source = source.text if problem is not None else splice(source.text, statements)
-            if cache is not None and problem is None:
-                cache.put_edit(path_key, key, StatementEdits(statements))
-        result = file_result(display, source.text, plan, new_source, problem)
+            edited = edit_planned(source.text, tree, plan, scan.calls)
+            if cache is not None and not edited.skipped:  # a statement left alone: not cached
+                cache.put_edit(path_key, key, StatementEdits(edited.statements))
+        result = file_result(display, source.text, plan, edited)
         return with_bytes(result, source.data, source.encoding)
     except RecursionError:
         problem = "too deeply nested to analyse"

@@ -49,8 +49,8 @@ def test_a_broken_transformer_is_caught_and_nothing_is_written(
 ) -> None:
     real = cstedit.append_keywords
 
-    def broken(call, added, quote='"'):  # also changes the task name: must never get through
-        edited = real(call, added, quote)
+    def broken(call, added, quote='"', keep_line=False):  # also changes the task name
+        edited = real(call, added, quote, keep_line)
         first = edited.args[0].with_changes(value=cstedit.cst.SimpleString("'w.other'"))
         return edited.with_changes(args=[first, *edited.args[1:]])
 
@@ -73,7 +73,9 @@ def test_a_transformer_that_inserts_the_wrong_value_is_caught(
     monkeypatch.setattr(
         cstedit,
         "append_keywords",
-        lambda call, added, quote='"': real(call, {"queue": "other"}, quote),
+        lambda call, added, quote='"', keep_line=False: real(
+            call, {"queue": "other"}, quote, keep_line
+        ),
     )
     result = rewrite_source(CALL + "\n", INDEX, path="p.py")
     assert result.new_source is None
