@@ -321,16 +321,47 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
         click.echo(line, err=True, color=color)
 
 
+def diff_paths(paths: Sequence[str]) -> dict[str, str]:
+    """The path each file's diff names, so that `git apply` takes it: relative to the current
+    folder; a file outside it (`../other/x.py`, which git refuses) relative to the root of its
+    repository, or outside any repository its absolute path without the leading `/`."""
+    named = {path: path for path in paths}
+    outside = [p for p in paths if p == ".." or p.startswith("../") or os.path.isabs(p)]
+    if not outside:
+        return named
+    from codemods.repos import RepositoryError, in_repository, repository_roots
+
+    try:
+        roots = repository_roots([Path(p) for p in outside])
+    except RepositoryError:
+        roots = {}
+    for path in outside:
+        root = roots.get(Path(path))
+        absolute = Path(os.path.abspath(path))
+        named[path] = in_repository(absolute, root) if root else absolute.as_posix().lstrip("/")
+    return named
+
+
+OUTSIDE_NOTE = (
+    "celery-codemod: the diff names files outside the current folder relative to their "
+    "repository's root (apply it there), or by their absolute path outside a repository "
+    "(apply it with `git -C / apply`)"
+)
+
+
 def print_text(report: Report, *, check: bool, write: bool, show_diff: bool) -> None:
     color = _color(sys.stdout)
+    named = diff_paths([r.path for r in report.changed]) if show_diff else {}
     for result in report.changed:
         if show_diff:
-            diff = file_diff(result, result.path)
+            diff = file_diff(result, named[result.path])
             click.echo(_styled_diff(diff, color), nl=False, color=color)
         if check:
             click.echo(f"would rewrite {result.path}", err=True)
         elif write:
             click.echo(f"rewrote {result.path}", err=True)
+    if any(named[path] != path for path in named):
+        click.echo(OUTSIDE_NOTE, err=True)
     print_diagnostics(report.diagnostics)
     summary = summary_line(report, check=check, write=write)
     err_color = _color(sys.stderr)
