@@ -12,7 +12,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from codemods.astutil import dotted_name, iter_statements, resolve_relative, scope_bindings
+from codemods.astutil import (
+    dotted_name,
+    iter_statements,
+    resolve_relative,
+    scope_bindings,
+    statement_bindings,
+)
 from codemods.model import NOT_LITERAL, Binding, BindingStep, Branches, Concat, Ref, ValueExpr
 from codemods.symbols import qualify, read_value
 
@@ -64,8 +70,6 @@ def read_exports(tree: ast.Module) -> tuple[str, ...] | None:
             argument = node.value.args[0]
             value = argument if node.value.func.attr == "extend" else ast.List([argument])  # type: ignore[attr-defined]
         else:
-            if _binds_all(node):
-                return None
             continue
         strings = _string_list(value)
         if strings is None:
@@ -73,12 +77,6 @@ def read_exports(tree: ast.Module) -> tuple[str, ...] | None:
         names.extend(strings)
         found = True
     return tuple(dict.fromkeys(names)) if found else None
-
-
-def _binds_all(node: ast.stmt) -> bool:
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return node.name == "__all__"
-    return "__all__" in scope_bindings([node])
 
 
 def _string_list(node: ast.expr | None) -> list[str] | None:
@@ -334,7 +332,7 @@ class _BindingReader:
         bases |= {"builtins.str" for b in node.bases if isinstance(b, ast.Name) and b.id == "str"}
         is_enum = bool(bases & ENUM_BASES)
         members_are_values = bool(bases & VALUE_ENUM_BASES) or not is_enum
-        bindings = scope_bindings(node.body)
+        bindings = statement_bindings(node.body)
         found: list[tuple[str, ValueExpr]] = []
         for statement in node.body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
