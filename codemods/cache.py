@@ -205,6 +205,8 @@ class Cache:
         for folder in _outermost(folders):
             start = os.fsencode(folder.rstrip(os.sep) + os.sep)
             end = start[:-1] + bytes([start[-1] + 1])
+            if self._in_loaded(start):
+                continue  # read already (a second pass over the same files)
             self._loaded.append((start, end))
             self._read_files("path >= ? AND path < ?", (start, end))
             self._read_scans("path >= ? AND path < ?", (start, end))
