@@ -21,7 +21,9 @@ from dataclasses import replace
 
 from codemods.astutil import dotted_name, final_name, literal_value
 from codemods.model import NOT_LITERAL, CallSite, DictExpr, ScannedCalls, ValueExpr
+from codemods.receivers import ReceiverReader
 from codemods.resultflow import ResultFlow, may_read
+from codemods.schedules import Positions, positions
 from codemods.symbols import ModuleReader
 
 # Celery.send_task's parameters in order, so that positional arguments map to names.
@@ -119,11 +121,15 @@ def scan_calls(
     calls = source_order([c for c in reader.calls if final_name(c.func) in callees])
     dicts = source_order(list(reader.beat_entries))
     sites: list[CallSite] = []
+    where: Positions | None = None
     for space in (calls, dicts):
         for ordinal, node in enumerate(space):
             site = reader.sites.get(node)
             if site is None:
                 continue
+            if site.kind in ("beat", "signature"):
+                where = where or positions(tree)
+                site = _placed(site, node, where)
             line_text = source_lines[site.line - 1] if site.line <= len(source_lines) else ""
             ignore = parse_ignore(line_text)
             if site.kind != "beat" and flow is None:
@@ -139,6 +145,19 @@ def scan_calls(
             )
     lines = {"call": tuple(c.lineno for c in calls), "dict": tuple(d.lineno for d in dicts)}
     return ScannedCalls(tuple(sorted(sites, key=lambda s: (s.line, s.kind))), callees, lines)
+
+
+def _placed(site: CallSite, node: ast.expr, where: Positions) -> CallSite:
+    """A beat entry or signature as its position makes it (schedules.py)."""
+    if site.kind == "signature":  # applied with more arguments, unless beat runs it as it is
+        return replace(site, complete_args=id(node) in where.periodic)
+    assert isinstance(node, ast.Dict)
+    spelled = any(isinstance(k, ast.Constant) and k.value in ("args", "kwargs") for k in node.keys)
+    return replace(
+        site,
+        complete_args=spelled or id(node) in where.scheduled,
+        compared=id(node) in where.compared,
+    )
 
 
 def _result_may_be_read(flow: ResultFlow | None, site: CallSite, node: ast.expr) -> bool:
@@ -196,6 +215,7 @@ class _CallReader(ModuleReader):
         # Local names bound to `x.send_task`, per scope.
         self._aliases: dict[int, set[str]] = {}
         self._fstring_depth = 0
+        self.receivers = ReceiverReader(module, self.qualified, self._scope_names)
 
     def _scope_key(self) -> int:
         return id(self._scopes[-1]) if self._scopes else 0
@@ -239,7 +259,8 @@ class _CallReader(ModuleReader):
     def _read_call(self, node: ast.Call) -> CallSite | None:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "send_task":
-            return self._task_call(node, "send_task", node.args, SEND_TASK_PARAMETERS)
+            site = self._task_call(node, "send_task", node.args, SEND_TASK_PARAMETERS)
+            return replace(site, receiver=self.receivers.receiver(func.value, self._scopes))
         if isinstance(func, ast.Name) and self._is_alias(func.id):
             self.aliases_used = self.aliases_used | {func.id}
             return self._task_call(node, "send_task", node.args, SEND_TASK_PARAMETERS)
@@ -247,7 +268,8 @@ class _CallReader(ModuleReader):
         if callee == "partial" and self.qualified(func) == PARTIAL and node.args:
             target = node.args[0]
             if isinstance(target, ast.Attribute) and target.attr == "send_task":
-                return self._task_call(node, "partial", node.args[1:], SEND_TASK_PARAMETERS)
+                site = self._task_call(node, "partial", node.args[1:], SEND_TASK_PARAMETERS)
+                return replace(site, receiver=self.receivers.receiver(target.value, self._scopes))
             return None
         if callee in SIGNATURE_METHODS and self._is_celery_signature(func, node):
             site = self._task_call(node, "signature", node.args, SIGNATURE_PARAMETERS)

@@ -201,6 +201,7 @@ def _rewrite_version(display: str, data: bytes, outcome: Outcome, settings: Sett
         is_package=Path(display).name == "__init__.py",
         symbols=outcome.symbols,
         options=settings.options,
+        app_classes=outcome.app_classes,
     )
     return with_bytes(result, source.data, source.encoding)  # the file's bytes, spliced
 
@@ -362,7 +363,8 @@ def print_text(report: Report, *, check: bool, write: bool, show_diff: bool) -> 
             click.echo(f"rewrote {result.path}", err=True)
     if any(named[path] != path for path in named):
         click.echo(OUTSIDE_NOTE, err=True)
-    print_diagnostics(report.diagnostics)
+    # The run's own warning (how much it could check) last, beside the summary.
+    print_diagnostics(sorted(report.diagnostics, key=lambda d: d.code == "incomplete-index"))
     summary = summary_line(report, check=check, write=write)
     err_color = _color(sys.stderr)
     click.echo(click.style(summary, bold=True) if err_color else summary, err=True, color=err_color)

@@ -30,6 +30,9 @@ from codemods.symbols import ModuleReader
 
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 PARTIAL = frozenset({"functools.partial"})
+# Methods of an app class that change what the tool may assume: how it names tasks, what its
+# send_task accepts.
+APP_METHODS = frozenset({"gen_task_name", "send_task"})
 CONF_UPDATE = frozenset({"update", "setdefault"})
 
 
@@ -59,6 +62,11 @@ def index_tree(
         bindings=read_bindings(tree, module, is_package, reader.imports),
         exports=read_exports(tree),
         absolute_imports=absolute_imports(tree),
+        instances={  # a name assigned once: what it holds is known
+            name: callee
+            for name, callee in reader.instances.items()
+            if reader.assigned[name.rpartition(".")[2]] == 1
+        },
     )
 
 
@@ -119,6 +127,8 @@ class _ModuleReader(ModuleReader):
         self.registered: list[tuple[str, int]] = []
         self.wrappers: list[DecoratorWrapper] = []
         self.django_settings: str | None = None
+        self.instances: dict[str, str] = {}
+        self.assigned: dict[str, int] = {}
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -165,6 +175,8 @@ class _ModuleReader(ModuleReader):
                     continue
                 if len(parts) == 3 and parts[1] == "conf":  # app.conf.task_ignore_result = True
                     found.append((receiver, parts[2], self.value(node.value)))
+                elif len(parts) == 2 and parts[1] == "gen_task_name":  # names made another way
+                    found.append((receiver, "gen_task_name", self.value(node.value)))
                 elif len(parts) == 2 and parts[1] == "Task":  # app.Task = CustomTask
                     base = self.qualified(node.value)
                     if base is not None:
@@ -193,15 +205,19 @@ class _ModuleReader(ModuleReader):
         return []
 
     def _assignment(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self.assigned[target.id] = self.assigned.get(target.id, 0) + 1
         if isinstance(target, ast.Name) and isinstance(value, ast.Call):
             callee = self.qualified(value.func)
             if callee is None:
                 return
+            self.instances[self.own(target.id)] = callee
             if callee in CELERY_CLASSES or "celery" in callee.rsplit(".", 1)[-1].lower():
                 settings, _ = self.keywords(value)
                 if value.args and isinstance(value.args[0], ast.Constant):
                     settings.append(("main", self.value(value.args[0])))
-                self.apps.append(AppFacts(self.own(target.id), True, tuple(settings)))
+                app = AppFacts(self.own(target.id), True, tuple(settings), factory=callee)
+                self.apps.append(app)
             elif callee in PARTIAL and value.args:
                 wrapped = self.qualified(value.args[0])
                 if wrapped is not None:
@@ -293,7 +309,13 @@ class _ModuleReader(ModuleReader):
         self.wrappers.append(DecoratorWrapper(self.own(node.name), target, tuple(options)))
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        if not self._scopes and node.bases:
+        methods = tuple(
+            (statement.name, signature_of(statement, bind=True))
+            for statement in node.body
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
+            and statement.name in APP_METHODS
+        )
+        if not self._scopes and (node.bases or methods):
             bases = tuple(b for b in (self.qualified(base) for base in node.bases) if b)
             attributes = []
             signature = None
@@ -312,7 +334,13 @@ class _ModuleReader(ModuleReader):
                     attributes.append((target.id, self.value(value)))
             self.classes.append(
                 ClassFacts(
-                    self.own(node.name), self.path, node.lineno, bases, tuple(attributes), signature
+                    self.own(node.name),
+                    self.path,
+                    node.lineno,
+                    bases,
+                    tuple(attributes),
+                    signature,
+                    methods,
                 )
             )
         super().visit_ClassDef(node)

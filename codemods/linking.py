@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from codemods.appclasses import AppClasses
 from codemods.index import bound_signature
 from codemods.model import (
     NOT_LITERAL,
@@ -201,6 +202,7 @@ class _Linker:
         self.defined_apps: set[str] = set()
         self.modules = {f.module for f in facts}
         self.django_settings = next((f.django_settings for f in facts if f.django_settings), None)
+        self.app_classes = AppClasses(facts, table.canonical)
         for module_facts in facts:
             for cls in module_facts.classes:
                 self.classes[cls.qualname] = cls
@@ -215,7 +217,32 @@ class _Linker:
                 else:
                     self.app_settings[name].extend(settings)
 
+        self.defined_apps.update(self.app_classes.apps)  # `app = Application()`, a subclass
+
     # -- apps and their settings --------------------------------------------------------------
+
+    @functools.cache  # noqa: B019 - one linker per run
+    def _custom_names(self, app: str | None) -> str | None:
+        """Where the app (None: any app) makes task names itself, or None."""
+        for name in [app] if app is not None else sorted(self.defined_apps):
+            keys = [key for key, _, _ in self.app_settings.get(name, ())]
+            found = self.app_classes.custom_names(name, keys)
+            if found is not None:
+                return found
+        return None
+
+    def _report_custom_names(self, task: str, path: str, line: int, where: str) -> None:
+        self.diagnostics.append(
+            Diagnostic(
+                path,
+                line,
+                "custom-task-names",
+                Severity.INFO,
+                f"task '{task}' has a generated name, but the app names tasks itself ({where}): "
+                "the name cannot be known statically, so the task is not indexed (give it name=, "
+                "or pass --index with the live registry from `celery-codemod index --app`)",
+            )
+        )
 
     @functools.cache  # noqa: B019 - one linker per run; apps are few, tasks many
     def _settings(self, app: str) -> dict[str, MaybeValue]:
@@ -448,6 +475,10 @@ class _Linker:
             self._report_unresolved(declared, decorator)
             return None
         app, wrappers = decorator
+        custom = self._custom_names(app) if declared.name is None else None
+        if custom is not None:
+            self._report_custom_names(declared.function, declared.path, declared.line, custom)
+            return None
         name = self._task_name(declared.name, f"{declared.module}.{declared.function}", declared)
         if name is None:
             return None
@@ -505,6 +536,10 @@ class _Linker:
         cls = mro[0]
         module, _, short = cls.qualname.rpartition(".")
         name_expr = next((v for c in mro for k, v in c.attributes if k == "name"), None)
+        custom = self._custom_names(None) if name_expr is None else None
+        if custom is not None:
+            self._report_custom_names(short, cls.path, cls.line, custom)
+            return None
         name = self.table.resolve(name_expr) if name_expr is not None else f"{module}.{short}"
         if not isinstance(name, str):
             self.diagnostics.append(

@@ -29,7 +29,8 @@ DIAGNOSTIC_CODES = (
     "duplicate-task", "argument-mismatch", "parse-error", "unknown-task-option", "result-ignored",
     "routed-by-config", "unsafe-rewrite", "unresolved-app", "unresolved-decorator", "read-error",
     "write-error", "internal-error", "file-too-large", "symlink", "fstring-call",
-    "invalid-codeowners", "ambiguous-binding",
+    "invalid-codeowners", "ambiguous-binding", "custom-task-names", "not-celery-send-task",
+    "incomplete-index",
 )  # fmt: skip
 
 # Celery's own tasks; a call to one of these is never an unknown task.
@@ -232,6 +233,8 @@ class ClassFacts:
     bases: tuple[str, ...]
     attributes: tuple[tuple[str, ValueExpr], ...] = ()
     signature: Signature | None = None  # of its `run` method
+    # Methods that decide whether it behaves as a Celery app: `send_task`, `gen_task_name`.
+    methods: tuple[tuple[str, Signature], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +249,8 @@ class AppFacts:
     qualname: str
     defined: bool = False
     settings: tuple[tuple[str, ValueExpr], ...] = ()
+    # What made a defined app: `celery.Celery`, or a project's subclass or factory.
+    factory: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +324,8 @@ class ModuleFacts:
     exports: tuple[str, ...] | None = None
     # Dotted names imported absolutely (`from a.b import c`: "a.b.c", "a.b"), for source roots.
     absolute_imports: tuple[str, ...] = ()
+    # Module-level names bound to what a call of a dotted name made (`client = TaskClient()`).
+    instances: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +359,23 @@ class CallSite:
     # `x.signature(NAME)` on an object that may not be Celery's: only a name that resolves to a
     # string makes it a task call (no dynamic-name for it otherwise).
     tentative: bool = False
+    # What `x.send_task(...)` is called on, as far as the module shows (None: not known).
+    receiver: Receiver | None = None
+    # The arguments written are all the task gets (a call, a beat entry in a schedule); False
+    # for a beat-entry template that a scheduler completes at run time, or a signature.
+    complete_args: bool = True
+    # A beat entry in a comparison or an `assert` (a test's expectation): never edited.
+    compared: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """What a `.send_task(...)` call is made on: `kind` "name" is a module-level or imported
+    name (`name` dotted, through the imports), "new" an object made by calling `name`, "self"
+    the instance of the module-level class `name`, "task" the app of a bound task."""
+
+    kind: str
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

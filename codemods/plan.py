@@ -13,6 +13,7 @@ import fnmatch
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from codemods.appclasses import AppClasses
 from codemods.model import (
     CELERY_BUILTIN_PREFIX,
     NOT_LITERAL,
@@ -130,9 +131,14 @@ def _name_index(known: Sequence[str]) -> _NameIndex:
 
 
 def argument_problems(
-    signature: Signature, args_count: int | None, kwargs_keys: tuple[str, ...] | None
+    signature: Signature,
+    args_count: int | None,
+    kwargs_keys: tuple[str, ...] | None,
+    *,
+    complete: bool = True,
 ) -> list[str]:
-    """Why `args`/`kwargs` cannot bind to the signature; empty when they may."""
+    """Why `args`/`kwargs` cannot bind to the signature; empty when they may. When they are
+    not `complete` (more may be added when the task runs), a missing argument is no problem."""
     problems = []
     positional = signature.positional
     if args_count is not None and args_count > len(positional) and not signature.varargs:
@@ -151,7 +157,7 @@ def argument_problems(
                 and key in by_keyword[: max(0, args_count - signature.positional_only)]
             ):
                 problems.append(f"multiple values for argument '{key}'")
-    if args_count is not None and kwargs_keys is not None:
+    if complete and args_count is not None and kwargs_keys is not None:
         covered = set(positional[:args_count]) | (
             set(kwargs_keys) - set(positional[: signature.positional_only])
         )
@@ -169,15 +175,19 @@ def plan_calls(
     path: str,
     options: Iterable[str],
     symbols: SymbolTable | None = None,
+    app_classes: AppClasses | None = None,
 ) -> Plan:
-    """What each call site needs, given the index and the constants of every module read."""
+    """What each call site needs, given the index, the constants of every module read and the
+    project's classes (to tell a project's own `send_task` method from Celery's)."""
     planner = _Planner(index, symbols or SymbolTable(), ordered_options(options), path)
+    planner.app_classes = app_classes
+    in_tests = is_test_path(path)
     edits: list[Edit] = []
     changes: list[Change] = []
     diagnostics: list[Diagnostic] = []
     for site in sites:
-        if site.ignore_all:
-            continue
+        if site.ignore_all or (site.kind == "beat" and (site.compared or in_tests)):
+            continue  # a test's expected entry, not a schedule
         found: list[Diagnostic] = []
         task, added = planner.plan(site, found)
         diagnostics.extend(d for d in found if d.code not in site.ignored)
@@ -186,6 +196,18 @@ def plan_calls(
             edits.append(Edit(space, site.ordinal, site.line, site.target, added))
             changes.append(Change(path, site.line, task, added))
     return Plan(tuple(edits), tuple(changes), tuple(diagnostics))
+
+
+def is_test_path(path: str) -> bool:
+    """A file of a test suite: under `tests/`, `test/` or `testing/`, `test_*.py`, `*_test.py`,
+    `conftest.py`."""
+    *folders, name = path.split("/")
+    return (
+        any(folder in ("tests", "test", "testing") for folder in folders)
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
 
 
 def route_queue(name: str, routes: Iterable[tuple[str, str]]) -> str | None:
@@ -208,10 +230,21 @@ class _Planner:
         self.symbols = symbols
         self.option_order = option_order
         self.path = path
+        self.app_classes: AppClasses | None = None
 
     def plan(self, site: CallSite, found: list[Diagnostic]) -> tuple[str, dict[str, OptionValue]]:
         def report(code: str, severity: Severity, message: str) -> None:
             found.append(Diagnostic(self.path, site.line, code, severity, message))
+
+        if site.kind in ("send_task", "partial") and self.app_classes is not None:
+            other = self.app_classes.not_celery(site.receiver)
+            if other is not None:
+                report(
+                    "not-celery-send-task",
+                    Severity.INFO,
+                    f"not Celery's send_task, left alone: {other}",
+                )
+                return "", {}
 
         name, why = (
             self.symbols.explain(site.task) if site.task is not None else (NOT_LITERAL, None)
@@ -242,7 +275,9 @@ class _Planner:
             report("unknown-task", Severity.WARNING, f"no task named '{name}'{hint}")
             return name, {}
         if task.signature is not None:
-            for problem in argument_problems(task.signature, site.args_count, site.kwargs_keys):
+            for problem in argument_problems(
+                task.signature, site.args_count, site.kwargs_keys, complete=site.complete_args
+            ):
                 report("argument-mismatch", Severity.ERROR, f"task '{task.name}': {problem}")
         missing = self._missing_options(site, task, report)
         if missing and site.in_fstring:

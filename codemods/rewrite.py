@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from codemods.appclasses import AppClasses
 from codemods.calls import candidate_nodes, parse_ignore, scan_calls
 from codemods.masking import Masked, Unmasked, mask, unmask
 from codemods.model import (
@@ -40,6 +41,7 @@ def rewrite_source(
     is_package: bool = False,
     symbols: SymbolTable | None = None,
     options: Iterable[str] = PARITY_OPTIONS,
+    app_classes: AppClasses | None = None,
 ) -> FileResult:
     """Source text + index -> the new text, the changes and the diagnostics. Never raises.
 
@@ -52,7 +54,9 @@ def rewrite_source(
         return FileResult(path, source, diagnostics=(parse_error(path, error),))
     scanned = scan_calls(tree, source_lines(source), module=module, is_package=is_package)
     table = with_module(symbols or SymbolTable(), tree, module, is_package, path)
-    plan = plan_calls(scanned.sites, index, path=path, options=options, symbols=table)
+    plan = plan_calls(
+        scanned.sites, index, path=path, options=options, symbols=table, app_classes=app_classes
+    )
     return apply_plan(source, tree, scanned, plan, path=path)
 
 

@@ -11,6 +11,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from codemods.appclasses import AppClasses
+from codemods.coverage import checked_calls, coverage_warning
 from codemods.discovery import Discovered, Stat, discover, key_maker, stat_key
 from codemods.files import SourceFile, content_digest, display_path, read_source
 from codemods.indexfile import IndexFileError, load_index
@@ -31,7 +33,7 @@ from codemods.model import (
     ValueExpr,
 )
 from codemods.modname import ModuleNamer
-from codemods.plan import plan_calls
+from codemods.plan import is_test_path, plan_calls
 from codemods.report import Report, internal_error, sort_diagnostics
 from codemods.serial import DecodeError, EncodeError
 from codemods.symbols import SymbolTable
@@ -77,6 +79,7 @@ class Outcome:
     # constants of every module read, and each parsed file's module name.
     symbols: SymbolTable | None = None
     modules: dict[str, str] = field(default_factory=dict)
+    app_classes: AppClasses | None = None
 
 
 def load_index_files(paths: Iterable[Path]) -> list[TaskDef]:
@@ -331,6 +334,7 @@ class Gathered:
     problems: list[Diagnostic]
     cache: Cache | None
     source_roots: tuple[tuple[str, str], ...] = ()
+    loaded_tasks: int = 0  # from --index files
 
 
 def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
@@ -341,15 +345,20 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
     gathered = gather(settings, progress)
     targets, table, index, cache = gathered.targets, gathered.table, gathered.index, gathered.cache
     ordered = list(gathered.scans.items())
+    app_classes = AppClasses((s.facts for _, s in ordered if s.facts is not None), table.canonical)
     sources: dict[str, SourceFile] = {}
     results = []
     for path, scan in ordered:
         if path in targets and scan.calls is not None:
-            results.append(_apply(path, scan, index, table, settings, sources, cache))
+            results.append(_apply(path, scan, index, table, settings, sources, cache, app_classes))
     if cache is not None:
         cache.save()
+    checked = checked_calls(_called_names(gathered), index)
+    where = display_path(settings.paths[0]) if settings.paths else "."
+    incomplete = coverage_warning(index, checked, where=where, loaded=gathered.loaded_tasks)
     diagnostics = sort_diagnostics(
         [*gathered.problems, *index.diagnostics, *(d for r in results for d in r.diagnostics)]
+        + ([incomplete] if incomplete is not None else [])
     )
     report = Report(
         results,
@@ -359,7 +368,24 @@ def collect(settings: Settings, progress: Progress | None = None) -> Outcome:
         source_roots=gathered.source_roots,
     )
     modules = {scan.display: scan.facts.module for _, scan in ordered if scan.facts is not None}
-    return Outcome(report, index, sources, table, modules)
+    return Outcome(report, index, sources, table, modules, app_classes)
+
+
+def _called_names(gathered: Gathered) -> Iterable[str]:
+    """The task name of each call under PATHS whose name is known (beat entries that are a
+    test's expectations left out)."""
+    for path, scan in gathered.scans.items():
+        if path not in gathered.targets or scan.calls is None:
+            continue
+        in_tests = is_test_path(scan.display)
+        for site in scan.calls.sites:
+            if site.ignore_all or site.task is None:
+                continue
+            if site.kind == "beat" and (site.compared or in_tests):
+                continue
+            name = gathered.table.resolve(site.task)
+            if isinstance(name, str):
+                yield name
 
 
 def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
@@ -398,7 +424,7 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
     )
     roots = _source_roots(scans, names, reasons, bool(settings.source_roots))
-    return Gathered(targets, dict(ordered), table, index, problems, cache, roots)
+    return Gathered(targets, dict(ordered), table, index, problems, cache, roots, len(loaded))
 
 
 def _apply(
@@ -409,6 +435,7 @@ def _apply(
     settings: Settings,
     sources: dict[str, SourceFile],
     cache: Cache | None,
+    app_classes: AppClasses | None = None,
 ) -> FileResult:
     """Plan a file's calls; read and edit it only when something changes."""
     from codemods.rewrite import (
@@ -424,7 +451,12 @@ def _apply(
     display = scan.display
     try:
         plan = plan_calls(
-            scan.calls.sites, index, path=display, options=settings.options, symbols=table
+            scan.calls.sites,
+            index,
+            path=display,
+            options=settings.options,
+            symbols=table,
+            app_classes=app_classes,
         )
         if not plan.edits:
             return FileResult(display, "", diagnostics=plan.diagnostics)
