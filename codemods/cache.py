@@ -166,16 +166,19 @@ class Cache:
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
-        for statement in SCHEMA:
-            self._db.execute(statement)
+        self._db.execute(SCHEMA[0])
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         build = build_key()
-        if meta.get("build") != build:
+        if meta.get("build") != build:  # another build's tables, whatever their columns
             with self._db:
                 self._db.execute("BEGIN")
                 for table in TABLES:
-                    self._db.execute(f"DELETE FROM {table}")
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('build', ?)", (build,))
+                    self._db.execute(f"DROP TABLE IF EXISTS {table}")
+                self._db.execute("DELETE FROM meta")
+                self._db.execute("INSERT INTO meta VALUES ('build', ?)", (build,))
+            meta = {"build": build}
+        for statement in SCHEMA[1:]:
+            self._db.execute(statement)
         if meta.get("expired") != str(self.today):
             self._expire()
 

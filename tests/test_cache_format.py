@@ -350,3 +350,21 @@ def test_rows_and_databases_unused_for_30_days_expire(demo: Path, private_cache:
     assert db.execute("SELECT count(*) FROM files").fetchone() == (10,)
     db.close()
     assert not stale.exists()
+
+
+def test_tables_of_another_build_with_other_columns_are_replaced(
+    demo: Path, private_cache: Path
+) -> None:
+    cold = outputs("--no-cache")
+    outputs()
+    db = sqlite3.connect(database(private_cache))
+    db.execute("DROP TABLE scans")
+    db.execute("CREATE TABLE scans (path TEXT, pickled BLOB)")
+    db.execute("UPDATE meta SET value = 'a later build' WHERE key = 'build'")
+    db.commit()
+    db.close()
+    first = outputs()
+    assert first == cold and "cache not" not in first[2]
+    assert outputs() == cold
+    info = json.loads(run_cli("cache", "info", "--format", "json").stdout)
+    assert info["rows"]["scans"] > 0
