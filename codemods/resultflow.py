@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,8 @@ NO_CALLS = "no-calls"
 # Uses after which `ignore_result=True` on the call would change what the caller gets.
 MAY_READ = frozenset({READ, CANVAS_READ, CHORD_HEADER, RESULT_ESCAPES, READ_BY_ID})
 
+# Uses kept per start and kind (see `_capped`).
+MAX_USES_PER_KIND = 16
 ID_ATTRIBUTES = frozenset({"id", "task_id"})
 # AsyncResult attributes that do not need the stored result; any other attribute is a read.
 NO_READ_ATTRIBUTES = frozenset(
@@ -147,6 +149,7 @@ class ResultFlow:
         self._resolved: dict[tuple[int, str], _Scope] = {}
         self._by_binding: dict[str, dict[int, list[ast.Name]]] = {}
         self._memo: dict[tuple[int, str, str], frozenset[ResultUse] | frozenset[Outcome]] = {}
+        self._node_memo: dict[tuple[Any, ...], frozenset[Any]] = {}
         self._active: set[tuple[int, str, str]] = set()
         self._tainted = False
         # AsyncResult(...) calls reached by an id that flows from a start this module makes.
@@ -395,6 +398,7 @@ class ResultFlow:
         if not loads and not found:
             found.add(self._dropped(mode, line, f"bound to '{name}', never read"))
         self._active.discard(key)
+        found = _capped(found)
         if not self._tainted:
             self._memo[key] = frozenset(found)
         self._tainted = self._tainted or outer_taint
@@ -461,7 +465,34 @@ class ResultFlow:
             return {self._escape(mode, node.lineno, "passed to a decorator or base")}
         return None
 
+    def _memoized(self, key: tuple[Any, ...], compute: Callable[[], Iterable[Any]]) -> set[Any]:
+        """Each expression's fate once (a long `a | b | c` chain asks for its outer parts once per
+        member); a result found inside an alias cycle is not remembered, as in `_follow`."""
+        hit = self._node_memo.get(key)
+        if hit is not None:
+            return set(hit)
+        outer = self._tainted
+        self._tainted = False
+        found = _capped(set(compute()))
+        if not self._tainted:
+            self._node_memo[key] = frozenset(found)
+        self._tainted = self._tainted or outer
+        return found
+
     def _result(self, node: ast.expr) -> set[Any]:
+        return self._memoized((id(node), "result"), lambda: self._result_of(node))
+
+    def _id(self, node: ast.AST) -> set[Any]:
+        return self._memoized((id(node), "id"), lambda: self._id_of(node))
+
+    def _sig(self, node: ast.expr) -> frozenset[Outcome]:
+        return frozenset(self._memoized((id(node), "sig"), lambda: self._sig_of(node)))
+
+    def _collection(self, node: ast.AST, element: ast.expr | None = None) -> set[Outcome]:
+        key = (id(node), "collection", id(element))
+        return self._memoized(key, lambda: self._collection_of(node, element))
+
+    def _result_of(self, node: ast.expr) -> set[Any]:
         parent = self.parent(node)
         line = node.lineno
         if parent is None:
@@ -512,7 +543,7 @@ class ResultFlow:
             return parent
         return None
 
-    def _id(self, node: ast.AST) -> set[Any]:
+    def _id_of(self, node: ast.AST) -> set[Any]:
         """Where a task id goes: polled (read by id), handed on (returned, stored, passed on)."""
         parent = self.parent(node)
         assert isinstance(node, ast.expr)
@@ -576,7 +607,7 @@ class ResultFlow:
         qualified = self.qualified(func)
         return CANVAS_KINDS.get(qualified) if qualified is not None else None
 
-    def _sig(self, node: ast.expr) -> frozenset[Outcome]:
+    def _sig_of(self, node: ast.expr) -> frozenset[Outcome]:
         found: set[Outcome] = set()
         parent = self.parent(node)
         line = node.lineno
@@ -706,7 +737,7 @@ class ResultFlow:
         relation = "header" if is_group else "member"
         return {_relate(relation, role, use, line) for role, use in outcomes}
 
-    def _collection(self, node: ast.AST, element: ast.expr | None = None) -> set[Outcome]:
+    def _collection_of(self, node: ast.AST, element: ast.expr | None = None) -> set[Outcome]:
         """A list, tuple, set or comprehension of signatures (or a name bound to one)."""
         assert isinstance(node, ast.expr)
         parent = self.parent(node)
@@ -739,6 +770,18 @@ class ResultFlow:
     # -- the module's task starts, for `results` -------------------------------------------------
 
     def scan(self, tree: ast.Module) -> ResultFacts:
+        """The module's starts and reads; a module nested too deeply to follow may start any
+        task and read its result."""
+        try:
+            return self._scan(tree)
+        except RecursionError:
+            use = ResultUse(1, RESULT_ESCAPES, "the module is nested too deeply to follow")
+            why = "a module nested too deeply to follow"
+            return ResultFacts(
+                starts=(TaskStart(1, "delay", dynamic=why, uses=(use,), any_task=True),)
+            )
+
+    def _scan(self, tree: ast.Module) -> ResultFacts:
         starts: list[TaskStart] = []
         id_calls: list[ast.Call] = []
         for call in self.calls:
@@ -997,6 +1040,28 @@ class ResultFlow:
         if isinstance(parent, ast.Delete | ast.Global | ast.Nonlocal):
             return None
         return "collected"
+
+
+def _capped(found: set[Any]) -> set[Any]:
+    """At most MAX_USES_PER_KIND uses of each kind (the first in the file): a verdict needs the
+    kinds, a reviewer a few places; a name bound N times and read N times would otherwise give
+    every start N uses (N x N in all)."""
+    if len(found) <= MAX_USES_PER_KIND:
+        return found
+    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for item in found:
+        use = item[1] if isinstance(item, tuple) else item
+        role = item[0] if isinstance(item, tuple) else ""
+        groups[(role, use.kind, use.eager)].append(item)
+    kept: set[Any] = set()
+    for items in groups.values():
+        items.sort(key=lambda i: _use_key(i[1] if isinstance(i, tuple) else i))
+        kept.update(items[:MAX_USES_PER_KIND])
+    return kept
+
+
+def _use_key(use: ResultUse) -> tuple[int, str, str]:
+    return (use.line, use.kind, use.detail)
 
 
 def evidence(role: str, use: ResultUse) -> ResultUse:
