@@ -28,6 +28,7 @@ from codemods.astutil import (
     iter_module_statements,
     iter_statements,
     literal_value,
+    resolve_relative,
 )
 from codemods.model import NOT_LITERAL, Concat, ResultFacts, ResultUse, TaskStart, ValueExpr
 from codemods.symbols import qualify, read_value
@@ -116,6 +117,8 @@ class _Scope:
     nonlocals: set[str] = field(default_factory=set)
     # Values bound to a name here by `name = value` (None: bound some other way).
     values: dict[str, list[ast.expr | None]] = field(default_factory=lambda: defaultdict(list))
+    # Names an import inside a function binds, and what they import (`from .tasks import add`).
+    imports: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_module(self) -> bool:
@@ -131,6 +134,7 @@ class ResultFlow:
 
     def __init__(self, tree: ast.Module, module: str = "", is_package: bool = False) -> None:
         self.module = module
+        self.is_package = is_package
         self.imports = import_table(tree, module, is_package)
         self.module_scope = _Scope(tree, None)
         # id(node) -> (parent node, scope the node is evaluated in)
@@ -191,9 +195,19 @@ class ResultFlow:
             elif isinstance(node, ast.Nonlocal):
                 scope.nonlocals.update(node.names)
             elif isinstance(node, ast.Import | ast.ImportFrom):
+                source = None
+                if isinstance(node, ast.ImportFrom):
+                    source = resolve_relative(self.module, self.is_package, node.level, node.module)
                 for alias in node.names:
-                    if alias.name != "*":
-                        scope.bind((alias.asname or alias.name).split(".")[0], None)
+                    if alias.name == "*":
+                        continue
+                    local = (alias.asname or alias.name).split(".")[0]
+                    scope.bind(local, None)
+                    if not scope.is_module:
+                        if isinstance(node, ast.Import):
+                            scope.imports[local] = alias.name if alias.asname else local
+                        elif source is not None:
+                            scope.imports[local] = f"{source}.{alias.name}"
             elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
                 scope.bind(node.name, None)
             elif isinstance(node, ast.MatchMapping) and node.rest:
@@ -296,8 +310,17 @@ class ResultFlow:
         while isinstance(root, ast.Attribute):
             root = root.value
         if isinstance(root, ast.Name) and self.is_local(root):
-            return None
+            imported = self.local_import(root)
+            return ".".join((imported, *parts[1:])) if imported is not None else None
         return qualify(parts, self.module, self.imports)
+
+    def local_import(self, node: ast.Name) -> str | None:
+        """What a name bound only by an import inside a function imports."""
+        scope = self.binding_scope(self.scope(node), node.id)
+        target = scope.imports.get(node.id)
+        if target is None or len(scope.values.get(node.id, ())) != 1:
+            return None  # also bound some other way
+        return target
 
     def is_builtin(self, node: ast.expr, names: frozenset[str]) -> bool:
         if not (isinstance(node, ast.Name) and node.id in names):
@@ -986,10 +1009,11 @@ class ResultFlow:
         seen: set[int] = set()
         candidates = self.decorated | set(self.imports)
         for name, loads in self._loads.items():
-            if name not in candidates:
-                continue
             for load in loads:
-                if not self.binding_scope(self.scope(load), name).is_module:
+                binding = self.binding_scope(self.scope(load), name)
+                if binding.is_module and name not in candidates:
+                    continue
+                if not binding.is_module and self.local_import(load) is None:
                     continue
                 node: ast.expr = load
                 parent = self.parent(node)
@@ -1208,13 +1232,15 @@ def _eager_pair(node: ast.AST) -> bool:
 
 
 def _apps(tree: ast.Module, flow: ResultFlow) -> Iterator[tuple[str, int]]:
-    """Module-level `app = Celery(...)` (or a factory whose name says celery)."""
+    """Module-level `app = Celery(...)`, or a factory whose name says celery (`make_celery()`);
+    not other classes named after Celery (`CeleryQueue(...)`)."""
     prefix = f"{flow.module}." if flow.module else ""
     for node in tree.body:
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             callee = dotted_name(node.value.func)
-            if callee is None or "celery" not in callee[-1].lower():
+            last = callee[-1] if callee else ""
+            if not (last == "Celery" or (last[:1].islower() and "celery" in last.lower())):
                 continue
             for target in targets:
                 if isinstance(target, ast.Name):

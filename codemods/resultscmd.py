@@ -225,8 +225,8 @@ def _apps(scans: Mapping[str, FileScan], table: SymbolTable) -> Iterator[Defined
     for scan, facts in parsed:
         lines = dict(scan.results.apps) if scan.results is not None else {}
         for app in facts.apps:
-            if not app.defined:
-                continue
+            if not app.defined or app.qualname not in lines:
+                continue  # not made by Celery(...) or a celery factory
             where = files[table.canonical(app.qualname)]
             backends = sorted(
                 (other.display, line, setting)
@@ -234,8 +234,7 @@ def _apps(scans: Mapping[str, FileScan], table: SymbolTable) -> Iterator[Defined
                 if other.display in where and other.results is not None
                 for setting, line in other.results.backends
             )
-            line = lines.get(app.qualname, 1)
-            yield DefinedApp(app.qualname, scan.display, line, tuple(backends))
+            yield DefinedApp(app.qualname, scan.display, lines[app.qualname], tuple(backends))
 
 
 class _Declarations:
