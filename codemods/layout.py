@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,35 @@ def absolute_imports(tree: ast.Module) -> tuple[str, ...]:
                 if alias.name != "*":
                     found[f"{node.module}.{alias.name}"] = None
             found[node.module] = None
+    return tuple(found)
+
+
+# An import statement's first line, as bytes: enough to guess the layout before parsing.
+IMPORT_LINE = re.compile(
+    rb"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import[ \t]+([^\n#;]*)|import[ \t]+([^\n#;]*))",
+    re.MULTILINE,
+)
+NAME = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def imports_in_bytes(data: bytes) -> tuple[str, ...]:
+    """What `absolute_imports` would find, read line by line without parsing (an import in a
+    string counts too, a parenthesised list gives its first line's names): a guess that
+    `absolute_imports` corrects once the file is parsed."""
+    found: dict[str, None] = {}
+    for module, names, plain in IMPORT_LINE.findall(data):
+        if module:
+            text = module.decode("ascii")
+            for alias in names.decode("utf-8", "replace").strip(" ()\\").split(","):
+                name = NAME.match(alias.strip())
+                if name and name.group() != "*":
+                    found[f"{text}.{name.group()}"] = None
+            found[text] = None
+        else:
+            for alias in plain.decode("utf-8", "replace").split(","):
+                name = NAME.match(alias.strip())
+                if name:
+                    found[name.group()] = None
     return tuple(found)
 
 

@@ -17,7 +17,7 @@ from codemods.coverage import checked_calls, coverage_warning
 from codemods.discovery import Discovered, Stat, discover, key_maker, stat_key
 from codemods.files import SourceFile, content_digest, display_path, read_source
 from codemods.indexfile import IndexFileError, load_index
-from codemods.layout import infer_layout, marker_roots
+from codemods.layout import imports_in_bytes, infer_layout, marker_roots
 from codemods.linking import build_index
 from codemods.model import (
     PARITY_OPTIONS,
@@ -101,14 +101,17 @@ def _scan_all(
     found: Sequence[Discovered],
     cache: Cache | None,
     names: ModuleNamer,
+    predict: Predict | None = None,
 ) -> dict[str, FileScan]:
     """Every file's scan under the module name `names` gives it: from the cache when it is
-    current, else computed (in parallel)."""
+    current, else computed (in parallel). `predict`, given the files to scan and the scans found
+    in the cache, gives the namer to scan them with instead."""
     tick = progress(len(paths)) if progress is not None else (lambda: None)
     scans: dict[str, FileScan] = {}
     misses: list[str] = []
     namers: dict[str, Callable[[], tuple[str, bool]]] = {}
     keys: dict[str, bytes] = {}
+    digests_found: dict[str, bytes] = {}
     if cache is not None:
         digests = {k: v for d in found for k, v in d.digests.items()}
         stats = {k: v for d in found for k, v in d.stats.items()}
@@ -131,6 +134,7 @@ def _scan_all(
                         digest = _digest(path)
                 hit = None
                 if digest is not None:
+                    digests_found[path] = digest
                     hit = cache.scan(key, path, digest, namers[path], settings.max_file_size)
                 if hit is None:
                     misses.append(path)
@@ -145,6 +149,21 @@ def _scan_all(
         misses = list(paths)
     if not misses:
         return scans
+    if predict is not None:
+        names = predict(misses, scans)
+        if cache is not None:  # a file renamed by the layout was cached under its new name
+            namers.update((path, _namer(path, names)) for path in misses)
+            missed, misses = misses, []
+            for path in missed:
+                digest = digests_found.get(path)
+                hit = None
+                if digest is not None:
+                    hit = cache.scan(keys[path], path, digest, namers[path], settings.max_file_size)
+                if hit is None:
+                    misses.append(path)
+                else:
+                    scans[path] = hit
+                    tick()
     before = {path: _stat(path) for path in misses} if cache is not None else {}
     for path, scan in _scan_files(misses, settings, tick, names):
         scans[path] = scan
@@ -286,16 +305,45 @@ class _ModuleLoader:
         return None
 
 
-def _infer_layout(
-    files: Sequence[str], scans: Mapping[str, FileScan], settings: Settings, names: ModuleNamer
-) -> tuple[ModuleNamer, Mapping[str, str]]:
-    """A namer for the source roots the code implies, and why each root was chosen."""
-    real = [names.real_path(path) for path in files]
-    imports = {
-        names.real_path(path): scan.facts.absolute_imports
+Predict = Callable[[Sequence[str], Mapping[str, FileScan]], ModuleNamer]
+
+
+def _parsed_imports(scans: Mapping[str, FileScan]) -> dict[str, tuple[str, ...]]:
+    return {
+        path: scan.facts.absolute_imports
         for path, scan in scans.items()
         if scan.facts is not None and scan.facts.absolute_imports
     }
+
+
+def _guessed_imports(paths: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The imports of the files that will be parsed, read without parsing them."""
+    from codemods.scan import CALL_HINTS, DECLARATION_HINTS, has_hint
+
+    found = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        if has_hint(data, DECLARATION_HINTS + CALL_HINTS) or (
+            path.endswith("__init__.py") and b"import" in data
+        ):
+            found[path] = imports_in_bytes(data)
+    return found
+
+
+def _infer_layout(
+    files: Sequence[str],
+    imports: Mapping[str, Iterable[str]],
+    settings: Settings,
+    names: ModuleNamer,
+) -> tuple[ModuleNamer, Mapping[str, str]]:
+    """A namer for the source roots the code implies (through the absolute `imports` of the
+    files), and why each root was chosen."""
+    real = [names.real_path(path) for path in files]
+    imports = {names.real_path(path): found for path, found in imports.items()}
     given = [*settings.paths, *settings.workers, Path(".")]
     bounds = {os.path.realpath(p if p.is_dir() else p.parent) for p in given}
     layout = infer_layout(real, imports, marker_roots(real, bounds))
@@ -419,10 +467,18 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
         cache = open_cache(settings.cache_dir)
     names = ModuleNamer(settings.source_roots)
     files = sorted(targets | indexed)
-    scans = _scan_all(files, settings, progress, listings, cache, names)
     reasons: Mapping[str, str] = {}
-    if not settings.source_roots:
-        names, reasons = _infer_layout(files, scans, settings, names)
+    if settings.source_roots:
+        scans = _scan_all(files, settings, progress, listings, cache, names)
+    else:
+        # Files not cached are scanned under the names their imports suggest before parsing,
+        # then named from what the parsed imports say; the few that differ are scanned again.
+        def predict(misses: Sequence[str], hits: Mapping[str, FileScan]) -> ModuleNamer:
+            imports = {**_parsed_imports(hits), **_guessed_imports(misses)}
+            return _infer_layout(files, imports, settings, names)[0]
+
+        scans = _scan_all(files, settings, progress, listings, cache, names, predict)
+        names, reasons = _infer_layout(files, _parsed_imports(scans), settings, names)
         renamed = [p for p in files if not _named_as(scans[p], p, names)]
         scans.update(_scan_all(renamed, settings, None, listings, cache, names))
     problems = [_symlink(link) for link in found.symlinks]

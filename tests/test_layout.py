@@ -12,7 +12,7 @@ from textwrap import dedent
 import pytest
 
 from codemods.layout import absolute_imports, infer_layout, marker_roots
-from tests.conftest import run_cli
+from tests.conftest import FIXTURES, copy_tree, run_cli
 
 # Imports the given modules with `root` first on sys.path, as the project runs, and prints the
 # task names every Celery app registered.
@@ -343,3 +343,28 @@ def test_markers_above_the_trees_are_not_read(tmp_path: Path) -> None:
     write(tmp_path, {"setup.py": "", "src/project/proj/__init__.py": ""})
     files = [str(p) for p in tmp_path.rglob("*.py")]
     assert marker_roots(files, [f"{tmp_path}/src/project"]) == {}
+
+
+def test_each_file_is_parsed_once_cold_and_never_warm(
+    tmp_path: Path, in_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are scanned under the names their imports suggest before parsing, so inferring
+    the layout costs no second parse; a warm run parses nothing."""
+    import codemods.scan
+
+    in_dir(copy_tree(FIXTURES / "cases" / "django-project-package", tmp_path / "repo"))
+    scanned: list[str] = []
+    real = codemods.scan.scan_file
+
+    def counting(path: Path, **kwargs: object) -> object:
+        if not kwargs.get("force"):  # not a module read for its constants only
+            scanned.append(path.as_posix())
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(codemods.scan, "scan_file", counting)
+    cold = run_cli("fix", ".")
+    assert 'app.send_task("app.tasks.send_receipt", args=[order.id], ignore_result' in cold.stdout
+    assert len(scanned) == len(set(scanned)) == 7
+    scanned.clear()
+    assert run_cli("fix", ".").stdout == cold.stdout
+    assert scanned == []
