@@ -9,16 +9,19 @@ N results bound to one module-level name read in N functions, a signature chain 
 and `chain(a, chain(a, ...))` N deep (through names), a group of N signatures, N results
 collected and returned, N closures. Each cell is the milliseconds that
 `ResultFlow(tree).scan(tree)` (what `results` reads) plus `scan_calls` (what `fix` reads) take
-on the parsed tree, best of three; the last column is the cost per start at the largest size
-over the smallest measured (1.0 is linear). "too deep": Python's recursion limit stops the
-follower (the module then counts as starting any task and reading its result), or the parser
-(the scan reports the file as too deeply nested).
+on the parsed tree, best of three. The last columns are the cost per start at the largest size
+over the smallest measured (1.0 is linear), in time and in function calls (which the load of a
+shared machine does not skew). "too deep": Python's recursion limit stops the follower (the
+module then counts as starting any task and reading its result), or the parser (the scan
+reports the file as too deeply nested).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import cProfile
+import pstats
 import sys
 import time
 from collections.abc import Callable
@@ -106,6 +109,19 @@ def measure(source: str) -> float | None:
     return best
 
 
+def python_calls(source: str) -> int:
+    """Function calls the follower makes (deterministic, unlike the clock on a shared machine)."""
+    tree = ast.parse(source)
+    lines = source_lines(source)
+    profile = cProfile.Profile()
+    profile.enable()
+    flow = ResultFlow(tree, "producer")
+    flow.scan(tree)
+    scan_calls(tree, lines, module="producer", flow=flow)
+    profile.disable()
+    return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -113,8 +129,9 @@ def main() -> int:
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
     shapes = options.shapes.split(",")
-    print("| shape | " + " | ".join(f"N={n:,}" for n in sizes) + " | growth per start |")
-    print("|---|" + "---:|" * len(sizes) + "---:|")
+    header = " | ".join(f"N={n:,}" for n in sizes)
+    print(f"| shape | {header} | growth per start: time | function calls |")
+    print("|---|" + "---:|" * len(sizes) + "---:|---:|")
     for name in shapes:
         cells = []
         times = []
@@ -128,11 +145,14 @@ def main() -> int:
                 continue
             times.append((n, seconds))
             cells.append(f"{seconds * 1000:.1f}")
-        growth = ""
+        growth = calls = ""
         if len(times) >= 2:
             (n0, t0), (n1, t1) = times[0], times[-1]
             growth = f"{(t1 / n1) / (t0 / n0):.2f}"
-        print(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
+            c0 = python_calls(HEAD + SHAPES[name](n0) + "\n")
+            c1 = python_calls(HEAD + SHAPES[name](n1) + "\n")
+            calls = f"{(c1 / n1) / (c0 / n0):.2f}"
+        print(f"| {name} | " + " | ".join(cells) + f" | {growth} | {calls} |")
     return 0
 
 
