@@ -481,6 +481,8 @@ class ResultFlow:
         if isinstance(parent, ast.Yield | ast.YieldFrom):
             return {self._escape(mode, node.lineno, "yielded")}
         if isinstance(parent, ast.Lambda):
+            if self._run_on_commit(parent):  # Django calls it after the commit, drops its value
+                return {self._dropped(mode, node.lineno, "run on commit")}
             return {self._escape(mode, node.lineno, "returned by a lambda")}
         if isinstance(parent, ast.arguments):
             return {self._escape(mode, node.lineno, "a default argument")}
@@ -553,6 +555,19 @@ class ResultFlow:
         if isinstance(parent, (*_DISPLAYS, *_COMPREHENSIONS, ast.Starred)):
             return {ResultUse(line, RESULT_ESCAPES, "collected")}
         return {ResultUse(line, READ, f"used in {type(parent).__name__}")}
+
+    def _run_on_commit(self, function: ast.Lambda) -> bool:
+        """`transaction.on_commit(lambda: ...)` (or `connection.on_commit`): the lambda's value
+        is dropped."""
+        parent = self.parent(function)
+        call = self._call_of_argument(function, parent) if parent is not None else None
+        if call is None or call.args[:1] != [function]:
+            return False
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else None
+        if isinstance(func, ast.Name):
+            name = (self.qualified(func) or "").rpartition(".")[2]
+        return name == "on_commit"
 
     def _call_of_argument(self, node: ast.expr, parent: ast.AST) -> ast.Call | None:
         """The call `node` is an argument of (positional, keyword or starred)."""

@@ -380,3 +380,14 @@ def test_a_run_time_lookup_of_a_task_is_recorded() -> None:
         module="web",
     )
     assert facts.lookups == ((5, ""), (6, "proj.tasks"), (7, ""))
+
+
+def test_a_start_run_on_commit_drops_its_result() -> None:
+    assert uses(
+        "from django.db import transaction\n"
+        "def save(x):\n    transaction.on_commit(lambda: start(x))\n"
+    ) == {(3, "discarded", "run on commit")}
+    # A project's own wrapper may return the lambda's value: it is passed on.
+    assert uses("def save(x):\n    when_done(lambda: start(x))\n") == {
+        (2, "result-escapes", "returned by a lambda")
+    }
