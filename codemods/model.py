@@ -412,7 +412,7 @@ class TaskStart:
     registry), by the dotted name of the task object (`target`: `add.delay()` with `add`
     imported from `proj.tasks` is "proj.tasks.add"), or not at all (`dynamic` says why).
     `how`: "send_task", "delay", "apply_async", "apply", "signature" (a signature applied or put
-    in a canvas), "reference" (the task object itself is passed on: `uses` says where).
+    in a canvas).
     `receiver`: for `send_task`, the dotted name of the object it is called on.
     """
 
@@ -445,6 +445,9 @@ class ResultFacts:
     # Task objects looked up at run time: (line, dotted prefix of what may be found, "" for
     # any task): `app.tasks[name]`, `getattr(module, name)`, `import_module(name)`.
     lookups: tuple[tuple[int, str], ...] = ()
+    # Objects passed on by their dotted name (`register(add)`, `jobs = [add]`, `f(add.delay)`),
+    # maybe tasks, whose holder may start them: (dotted name, first line, how), one per name.
+    references: tuple[tuple[str, int, str], ...] = ()
     eager: bool = False
     apps: tuple[tuple[str, int], ...] = ()
     backends: tuple[tuple[str, int], ...] = ()

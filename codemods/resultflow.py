@@ -25,8 +25,6 @@ from typing import Any
 from codemods.astutil import (
     dotted_name,
     import_table,
-    iter_module_statements,
-    iter_statements,
     literal_value,
     resolve_relative,
 )
@@ -92,8 +90,17 @@ EAGER_SETTINGS = frozenset(
 BACKEND_SETTINGS = frozenset(
     {"result_backend", "CELERY_RESULT_BACKEND", "CELERY_BACKEND", "backend"}
 )
+SETTING_NAMES = EAGER_SETTINGS | BACKEND_SETTINGS
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPE_OPENERS = frozenset(
+    {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, *_COMPREHENSIONS}
+)
+# Nodes `_walk` looks at besides names and calls.
+_NOTED = frozenset(
+    {ast.Subscript, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.ExceptHandler,
+     ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.Assign, ast.keyword, ast.Dict}
+)  # fmt: skip
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _DISPLAYS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
 
@@ -149,6 +156,8 @@ class ResultFlow:
         }
         # Subscripts of `.tasks`, and calls that may look a task up by a run-time name.
         self._walked_lookups: list[ast.Subscript | ast.Call] = []
+        # Assignments, keywords and dict entries naming an eager or result-backend setting.
+        self._settings: list[ast.Assign | ast.keyword | ast.Dict] = []
         self._walk(tree)
         self._resolved: dict[tuple[int, str], _Scope] = {}
         self._by_binding: dict[str, dict[int, list[ast.Name]]] = {}
@@ -162,56 +171,78 @@ class ResultFlow:
     # -- reading the module once -----------------------------------------------------------------
 
     def _walk(self, tree: ast.Module) -> None:
+        """One pass over the module: parents, scopes, bindings, loads, calls, settings. The
+        common case (a node that opens no scope) is inlined: this is the flow's main cost."""
+        info = self._info
         stack: list[tuple[ast.AST, ast.AST | None, _Scope]] = [(tree, None, self.module_scope)]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, parent, scope = stack.pop()
-            self._info[id(node)] = (parent, scope)
-            stack.extend(self._children(node, scope))
-            if isinstance(node, ast.Name):
-                if isinstance(node.ctx, ast.Load):
-                    self._loads[node.id].append(node)
-                elif isinstance(parent, ast.NamedExpr):
-                    target = scope
-                    while isinstance(target.node, _COMPREHENSIONS) and target.parent is not None:
-                        target = target.parent
-                    target.bind(node.id, parent.value)
-                else:
-                    value = None
-                    if isinstance(parent, ast.Assign | ast.AnnAssign):
-                        value = parent.value
-                    scope.bind(node.id, value)
-            elif isinstance(node, ast.Call):
-                self.calls.append(node)
-                if _may_look_up(node):
-                    self._walked_lookups.append(node)
-            elif (
-                isinstance(node, ast.Subscript)
-                and isinstance(node.value, ast.Attribute)
-                and node.value.attr == "tasks"
-            ):
+            node, parent, scope = pop()
+            info[id(node)] = (parent, scope)
+            kind = type(node)
+            if kind in _SCOPE_OPENERS:
+                stack.extend(self._children(node, scope))
+            else:
+                for name in node._fields:
+                    value = getattr(node, name, None)
+                    if type(value) is list:
+                        for item in value:
+                            if isinstance(item, ast.AST):
+                                push((item, node, scope))
+                    elif isinstance(value, ast.AST):
+                        push((value, node, scope))
+            if kind is ast.Name:
+                self._name(node, parent, scope)  # type: ignore[arg-type]
+            elif kind is ast.Call:
+                self.calls.append(node)  # type: ignore[arg-type]
+                if _may_look_up(node):  # type: ignore[arg-type]
+                    self._walked_lookups.append(node)  # type: ignore[arg-type]
+            elif kind in _NOTED:
+                self._note(node, scope)
+
+    def _name(self, node: ast.Name, parent: ast.AST | None, scope: _Scope) -> None:
+        if type(node.ctx) is ast.Load:
+            self._loads[node.id].append(node)
+        elif isinstance(parent, ast.NamedExpr):
+            target = scope
+            while isinstance(target.node, _COMPREHENSIONS) and target.parent is not None:
+                target = target.parent
+            target.bind(node.id, parent.value)
+        else:
+            value = parent.value if isinstance(parent, ast.Assign | ast.AnnAssign) else None
+            scope.bind(node.id, value)
+
+    def _note(self, node: ast.AST, scope: _Scope) -> None:
+        """The rarer nodes: bindings other than names, lookups, settings."""
+        if isinstance(node, ast.Subscript):
+            if isinstance(node.value, ast.Attribute) and node.value.attr == "tasks":
                 self._walked_lookups.append(node)
-            elif isinstance(node, ast.Global):
-                scope.globals.update(node.names)
-            elif isinstance(node, ast.Nonlocal):
-                scope.nonlocals.update(node.names)
-            elif isinstance(node, ast.Import | ast.ImportFrom):
-                source = None
-                if isinstance(node, ast.ImportFrom):
-                    source = resolve_relative(self.module, self.is_package, node.level, node.module)
-                for alias in node.names:
-                    if alias.name == "*":
-                        continue
-                    local = (alias.asname or alias.name).split(".")[0]
-                    scope.bind(local, None)
-                    if not scope.is_module:
-                        if isinstance(node, ast.Import):
-                            scope.imports[local] = alias.name if alias.asname else local
-                        elif source is not None:
-                            scope.imports[local] = f"{source}.{alias.name}"
-            elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+        elif isinstance(node, ast.Global):
+            scope.globals.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            scope.nonlocals.update(node.names)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            source = None
+            if isinstance(node, ast.ImportFrom):
+                source = resolve_relative(self.module, self.is_package, node.level, node.module)
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                local = (alias.asname or alias.name).split(".")[0]
+                scope.bind(local, None)
+                if not scope.is_module:
+                    if isinstance(node, ast.Import):
+                        scope.imports[local] = alias.name if alias.asname else local
+                    elif source is not None:
+                        scope.imports[local] = f"{source}.{alias.name}"
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+            if node.name:
                 scope.bind(node.name, None)
-            elif isinstance(node, ast.MatchMapping) and node.rest:
+        elif isinstance(node, ast.MatchMapping):
+            if node.rest:
                 scope.bind(node.rest, None)
+        elif isinstance(node, ast.Assign | ast.keyword | ast.Dict) and _names_a_setting(node):
+            self._settings.append(node)
 
     def _children(
         self, node: ast.AST, scope: _Scope
@@ -828,7 +859,6 @@ class ResultFlow:
                 starts.append(start)
             elif self._reads_by_id(call.func):
                 id_calls.append(call)
-        starts.extend(self._references())
         id_reads = [(line, QUERIED) for line in self._result_store_queries()]
         for call in id_calls:
             if id(call) in self.attributed:
@@ -841,10 +871,58 @@ class ResultFlow:
             starts=tuple(sorted(starts, key=lambda s: (s.line, s.how, s.target))),
             id_reads=tuple(sorted(set(id_reads))),
             lookups=tuple(sorted(set(self._lookups()))),
-            eager=_sets_eager(tree),
+            references=_first_of_each(self._references()),
+            eager=self._sets_eager(),
             apps=tuple(_apps(tree, self)),
-            backends=tuple(_backends(tree)),
+            backends=tuple(self._backends()),
         )
+
+    def _sets_eager(self) -> bool:
+        """`task_always_eager = True` (any spelling, as an assignment, keyword or dict entry)
+        where it holds for the whole module: at module level, or in an autouse pytest fixture.
+        Set in a decorator (one test's), a class or a fixture a test may not use, it does not
+        count."""
+        for node in self._settings:
+            if not any(
+                n in EAGER_SETTINGS and literal_value(v) is True for n, v, _ in _setting_pairs(node)
+            ):
+                continue
+            scope = self.scope(node)
+            holds = scope.is_module or (
+                isinstance(scope.node, ast.FunctionDef)
+                and scope.parent is self.module_scope
+                and any(_autouse_fixture(d) for d in scope.node.decorator_list)
+            )
+            if holds and not self._in_decorator(node):
+                return True
+        return False
+
+    def _in_decorator(self, node: ast.AST) -> bool:
+        child, parent = node, self.parent(node)
+        while parent is not None and not isinstance(parent, ast.stmt):
+            child, parent = parent, self.parent(parent)
+        return isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and any(
+            child is d for d in parent.decorator_list
+        )
+
+    def _backends(self) -> Iterator[tuple[str, int]]:
+        """Where a result backend is set: `Celery(backend=...)`, `result_backend = ...`,
+        `app.conf.result_backend = ...`, `CELERY_RESULT_BACKEND = ...`, `conf.update(...)`."""
+        for node in self._settings:
+            for name, _, line in _setting_pairs(node):
+                if name not in BACKEND_SETTINGS:
+                    continue
+                if isinstance(node, ast.Assign):
+                    parts = dotted_name(node.targets[0]) or (name,)
+                    if name != "backend":
+                        yield ".".join(parts), line
+                elif isinstance(node, ast.keyword):
+                    call = self.parent(node)
+                    callee = dotted_name(call.func) if isinstance(call, ast.Call) else None
+                    if name != "backend" or (callee and "celery" in callee[-1].lower()):
+                        yield f"{name}=", line
+                elif name != "backend":
+                    yield name, line
 
     def _result_store_queries(self) -> Iterator[int]:
         """Where the module reads stored results by query (django-celery-results' models):
@@ -1018,7 +1096,7 @@ class ResultFlow:
             return self.canvas_kind(func.func) == "chord"
         return False
 
-    def _references(self) -> Iterator[TaskStart]:
+    def _references(self) -> Iterator[tuple[str, int, str]]:
         """Task objects passed on by name (`register(add)`, `jobs = [add]`, `f = add.delay`):
         whoever gets one may start it and read the result."""
         seen: set[int] = set()
@@ -1047,8 +1125,7 @@ class ResultFlow:
                     continue
                 target = self.qualified(node)
                 if target is not None:
-                    use = ResultUse(node.lineno, DYNAMIC_CALL, detail)
-                    yield TaskStart(node.lineno, "reference", target=target, uses=(use,))
+                    yield target, node.lineno, detail
 
     def _reference_use(self, node: ast.expr, parent: ast.AST | None) -> str | None:
         """How a task object leaves the module's sight, or None when it does not."""
@@ -1079,6 +1156,14 @@ class ResultFlow:
         if isinstance(parent, ast.Delete | ast.Global | ast.Nonlocal):
             return None
         return "collected"
+
+
+def _first_of_each(references: Iterable[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...]:
+    """One reference per name (its first), in line order."""
+    first: dict[str, tuple[str, int, str]] = {}
+    for reference in sorted(references, key=lambda r: (r[1], r[0], r[2])):
+        first.setdefault(reference[0], reference)
+    return tuple(sorted(first.values(), key=lambda r: (r[1], r[0])))
 
 
 def _capped(found: set[Any]) -> set[Any]:
@@ -1200,25 +1285,6 @@ def _sorted(uses: Iterable[ResultUse]) -> tuple[ResultUse, ...]:
     return tuple(sorted(set(uses), key=lambda u: (u.line, u.kind, u.detail, u.eager)))
 
 
-def _sets_eager(tree: ast.Module) -> bool:
-    """`task_always_eager = True` (any spelling, as an assignment, keyword or dict entry) where it
-    holds for the whole module: at module level, or in an autouse pytest fixture. Set in one
-    test's decorator or a fixture a test may not use, it does not count."""
-    scopes: list[list[ast.stmt]] = [tree.body]
-    for statement in iter_module_statements(tree):
-        if isinstance(statement, ast.FunctionDef) and any(
-            _autouse_fixture(d) for d in statement.decorator_list
-        ):
-            scopes.append(statement.body)
-    for body in scopes:
-        for statement in iter_statements(body, into_definitions=False):
-            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                continue
-            if any(_eager_pair(node) for node in ast.walk(statement)):
-                return True
-    return False
-
-
 def _autouse_fixture(decorator: ast.expr) -> bool:
     if not isinstance(decorator, ast.Call):
         return False
@@ -1230,20 +1296,23 @@ def _autouse_fixture(decorator: ast.expr) -> bool:
     )
 
 
-def _eager_pair(node: ast.AST) -> bool:
-    pairs: list[tuple[str | None, ast.expr]] = []
+def _names_a_setting(node: ast.Assign | ast.keyword | ast.Dict) -> bool:
+    """An assignment, keyword or dict entry of an eager or result-backend setting."""
+    return any(name in SETTING_NAMES for name, _, _ in _setting_pairs(node))
+
+
+def _setting_pairs(node: ast.AST) -> Iterator[tuple[str | None, ast.expr, int]]:
+    """(name, value, line) of what the node sets."""
     if isinstance(node, ast.Assign):
         for target in node.targets:
             parts = dotted_name(target)
-            pairs.append((parts[-1] if parts else None, node.value))
+            yield (parts[-1] if parts else None), node.value, node.lineno
     elif isinstance(node, ast.keyword):
-        pairs.append((node.arg, node.value))
+        yield node.arg, node.value, node.value.lineno
     elif isinstance(node, ast.Dict):
-        pairs.extend(
-            (k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None, v)
-            for k, v in zip(node.keys, node.values, strict=True)
-        )
-    return any(name in EAGER_SETTINGS and literal_value(v) is True for name, v in pairs)
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                yield key.value, value, key.lineno
 
 
 def _apps(tree: ast.Module, flow: ResultFlow) -> Iterator[tuple[str, int]]:
@@ -1260,29 +1329,6 @@ def _apps(tree: ast.Module, flow: ResultFlow) -> Iterator[tuple[str, int]]:
             for target in targets:
                 if isinstance(target, ast.Name):
                     yield prefix + target.id, node.lineno
-
-
-def _backends(tree: ast.Module) -> Iterator[tuple[str, int]]:
-    """Where a result backend is set: `Celery(backend=...)`, `result_backend = ...`,
-    `app.conf.result_backend = ...`, `CELERY_RESULT_BACKEND = ...`, `conf.update(...)`."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                parts = dotted_name(target)
-                if parts and parts[-1] in BACKEND_SETTINGS - {"backend"}:
-                    yield ".".join(parts), node.lineno
-        elif isinstance(node, ast.Call):
-            callee = dotted_name(node.func)
-            for keyword in node.keywords:
-                if keyword.arg in BACKEND_SETTINGS and (
-                    keyword.arg != "backend" or (callee and "celery" in callee[-1].lower())
-                ):
-                    yield f"{keyword.arg}=", keyword.value.lineno
-        elif isinstance(node, ast.Dict):
-            for key in node.keys:
-                if isinstance(key, ast.Constant) and key.value in BACKEND_SETTINGS - {"backend"}:
-                    yield str(key.value), key.lineno
 
 
 def scan_results(

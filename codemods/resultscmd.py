@@ -39,7 +39,7 @@ from codemods.model import (
     TaskDef,
 )
 from codemods.report import EXIT_USAGE, Report, internal_error, sort_diagnostics
-from codemods.run import Gathered, Outcome, Settings, gather
+from codemods.run import Gathered, Outcome, gather
 from codemods.symbols import SymbolTable
 
 if TYPE_CHECKING:
@@ -109,12 +109,12 @@ def results(options: ResultsOptions) -> int:
 
     base = options.base
     try:
-        gathered = gather(base.settings, progress=_progress())
+        gathered = gather(replace(base.settings, results=True), progress=_progress())
     except IndexFileError as error:
         click.echo(f"celery-codemod: error: {error}", err=True)
         return EXIT_USAGE
     try:
-        run, outcome = analyse(gathered, fix_typos=options.fix_typos, settings=base.settings)
+        run, outcome = analyse(gathered, fix_typos=options.fix_typos)
     finally:
         if gathered.cache is not None:
             gathered.cache.save()
@@ -139,12 +139,9 @@ def results(options: ResultsOptions) -> int:
     return report.return_code(check=base.check, write=base.write or base.patches_dir is not None)
 
 
-def analyse(
-    gathered: Gathered, *, fix_typos: bool, settings: Settings
-) -> tuple[ResultsRun, Outcome]:
+def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome]:
     """Verdicts, declaration edits and diagnostics over gathered scans (reads only the files
     whose declarations change)."""
-    _complete(gathered, settings)
     scans = gathered.scans
     files = [
         ResultsFile(
@@ -184,22 +181,6 @@ def analyse(
     )
     outcome = Outcome(report, gathered.index, sources, gathered.table)
     return ResultsRun(verdicts, report, typos), outcome
-
-
-def _complete(gathered: Gathered, settings: Settings) -> None:
-    """Scans cached by a build that did not read results are read again."""
-    from codemods.scan import scan_file
-
-    max_size = settings.max_file_size
-    for path, scan in gathered.scans.items():
-        if scan.facts is not None and getattr(scan, "results", None) is None:
-            gathered.scans[path] = scan_file(
-                Path(path),
-                module=scan.facts.module,
-                is_package=Path(path).name == "__init__.py",
-                max_size=max_size,
-                force=True,
-            )
 
 
 def _apps(scans: Mapping[str, FileScan], table: SymbolTable) -> Iterator[DefinedApp]:

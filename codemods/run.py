@@ -67,6 +67,8 @@ class Settings:
     jobs: int | None = None
     # Where scans are cached (None: no cache).
     cache_dir: Path | None = None
+    # Scans also read what each module does with task results (`results`).
+    results: bool = False
 
 
 @dataclass
@@ -136,6 +138,8 @@ def _scan_all(
                 if digest is not None:
                     digests_found[path] = digest
                     hit = cache.scan(key, path, digest, namers[path], settings.max_file_size)
+                if hit is not None and settings.results and hit.facts and hit.results is None:
+                    hit = None  # scanned by `fix`: what it does with results is not in it
                 if hit is None:
                     misses.append(path)
                 else:
@@ -180,6 +184,7 @@ def _scan_files(
     from codemods.scan import scan_file  # parsing machinery: only when something is not cached
 
     limit = settings.max_file_size
+    results = settings.results
     items = [(path, *names(Path(path))) for path in paths]
     jobs = settings.jobs or os.cpu_count() or 1
     if jobs > 1 and len(paths) >= PARALLEL_THRESHOLD:
@@ -189,7 +194,7 @@ def _scan_files(
         from codemods.cache import scan_codec
 
         codec = scan_codec()
-        encoded = partial(_scan_encoded, limit=limit)
+        encoded = partial(_scan_encoded, limit=limit, results=results)
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
@@ -202,24 +207,32 @@ def _scan_files(
                         scan = codec.decode(data, own_path=display_path(Path(path)))
                 if scan is None:  # it could not be sent back: scan it here
                     scan = scan_file(
-                        Path(path), module=module, is_package=is_package, max_size=limit
+                        Path(path),
+                        module=module,
+                        is_package=is_package,
+                        max_size=limit,
+                        results=results,
                     )
                 tick()
                 yield path, scan
     else:
         for path, module, is_package in items:
-            scan = scan_file(Path(path), module=module, is_package=is_package, max_size=limit)
+            scan = scan_file(
+                Path(path), module=module, is_package=is_package, max_size=limit, results=results
+            )
             tick()
             yield path, scan
 
 
-def _scan_encoded(item: tuple[str, str, bool], limit: int) -> bytes | None:
+def _scan_encoded(item: tuple[str, str, bool], limit: int, results: bool = False) -> bytes | None:
     """In a worker process: the scan, encoded (records nested deeply do not pickle)."""
     from codemods.cache import scan_codec
     from codemods.scan import scan_file
 
     path, module, is_package = item
-    scan = scan_file(Path(path), module=module, is_package=is_package, max_size=limit)
+    scan = scan_file(
+        Path(path), module=module, is_package=is_package, max_size=limit, results=results
+    )
     try:
         return scan_codec().encode(scan, own_path=scan.display)
     except EncodeError:

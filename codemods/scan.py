@@ -25,10 +25,11 @@ from codemods.rewrite import parse_error, source_lines
 # `Task` class-based tasks and task_cls, `elery` the apps and their settings.
 DECLARATION_HINTS = (b"task", b"Task", b"elery")
 CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
-# What starts a task or reads a result (`results`): calls by import, canvases, reads by id.
-RESULT_HINTS = (b"delay", b"apply_async", b".apply(", b"AsyncResult", b"GroupResult", b".s(",
-                b".si(", b"chord", b"chain", b"group", b"result_backend",
-                b"RESULT_BACKEND")  # fmt: skip
+# What starts a task by import or reads a result by id (`results`). Canvases (`chain`, `group`,
+# `chord`) need signatures (`.s(`, `.si(`), and files that only mention a task object mention a
+# task; `group` and `chain` alone are common words, so they are no hint.
+RESULT_HINTS = (b"delay", b"apply_async", b".s(", b".si(", b"AsyncResult", b"GroupResult",
+                b"result_backend", b"RESULT_BACKEND")  # fmt: skip
 
 
 def has_hint(data: bytes, hints: tuple[bytes, ...]) -> bool:
@@ -46,9 +47,17 @@ def too_large(path: Path, size: int, limit: int) -> Diagnostic:
 
 
 def scan_file(
-    path: Path, *, module: str, is_package: bool, max_size: int, force: bool = False
+    path: Path,
+    *,
+    module: str,
+    is_package: bool,
+    max_size: int,
+    force: bool = False,
+    results: bool = False,
 ) -> FileScan:
-    """Read and, when it holds a hint (or `force`), parse one file as `module`. Never raises."""
+    """Read and, when it holds a hint (or `force`), parse one file as `module`. Never raises.
+    With `results`, also what it does with task results (for `results`; `fix` does not pay for
+    it)."""
     display = display_path(path)
     try:
         size = path.stat().st_size
@@ -80,12 +89,12 @@ def scan_file(
         return FileScan(display, problem=parse_error(display, error), digest=content)
     try:
         facts = index_tree(tree, path=display, module=module, is_package=is_package)
-        flow = ResultFlow(tree, module, is_package)
+        flow = ResultFlow(tree, module, is_package) if results else None
         calls = None
         if wants_calls:
             lines = source_lines(source.text)
             calls = scan_calls(tree, lines, module=module, is_package=is_package, flow=flow)
-        results = flow.scan(tree)
+        found = flow.scan(tree) if flow is not None else None
     except RecursionError:
         too_deep = Diagnostic(
             display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse"
@@ -93,4 +102,4 @@ def scan_file(
         return FileScan(display, problem=too_deep, digest=content)
     except Exception as error:
         return FileScan(display, problem=internal_error(display, error), digest=content)
-    return FileScan(display, facts, calls, digest=content, results=results)
+    return FileScan(display, facts, calls, digest=content, results=found)

@@ -191,6 +191,8 @@ class _Decider:
             eager = self._file_eager(file.path, eager_folders)
             for start in file.facts.starts:
                 self._start(file.path, start, eager)
+            for target, line, how in file.facts.references:
+                self._reference(file.path, target, line, how, eager)
             for site in file.beats:
                 self._beat(file.path, site)
             for line, receiver in file.facts.id_reads:
@@ -221,14 +223,23 @@ class _Decider:
             eager = False  # send_task always goes through the broker
         return Evidence(path, use.line, use.kind, in_tests(path), eager, use.detail)
 
+    def _referenced_tasks(self, target: str) -> list[TaskDef]:
+        """The tasks an object passed on by name may be: the task itself, or a module's."""
+        if target.rpartition(".")[2] not in self.short_names:
+            return []  # most names passed on are not tasks: not looked up
+        canonical = self.table.canonical(target)
+        task = self.by_function.get(canonical)
+        return [task] if task is not None else self.by_prefix.get(canonical, [])
+
+    def _reference(self, path: str, target: str, line: int, how: str, eager: bool | None) -> None:
+        evidence = Evidence(path, line, DYNAMIC_CALL, in_tests(path), eager, how)
+        for task in self._referenced_tasks(target):
+            self.evidence[task.name].append(evidence)
+
     def _start(self, path: str, start: TaskStart, eager: bool | None) -> None:
         uses = start.uses or (ResultUse(start.line, DISCARDED, ""),)
         evidence = [self._evidence(path, use, start, eager) for use in uses]
         tasks = self._tasks_of(start)
-        if start.how == "reference":
-            for task in tasks or ():
-                self.evidence[task.name].extend(evidence)
-            return
         if tasks is None:  # a name or receiver that may be any task
             if any(e.reads or e.unsure for e in evidence):
                 dynamic = Evidence(
@@ -255,14 +266,10 @@ class _Decider:
         """The tasks a start may start: [] when it starts none of the indexed tasks (another
         object's method, an unknown name), None when it may start any."""
         if start.target:
-            if start.how == "reference" and start.target.rpartition(".")[2] not in self.short_names:
-                return []
             target = self.table.canonical(start.target)
             task = self.by_function.get(target)
             if task is not None:
                 return [task]
-            if start.how == "reference":
-                return self.by_prefix.get(target, [])  # a module of tasks, passed on
             if start.task is None:
                 return []
         if start.task is not None:
@@ -283,9 +290,8 @@ class _Decider:
         (`app.tasks[name]`: any; `getattr(module, name)`: the module's), in the files read."""
         names: set[str] = set()
         for file in files:
-            for start in file.facts.starts:
-                if start.how == "reference":
-                    names.update(t.name for t in self._tasks_of(start) or ())
+            for target, _, _ in file.facts.references:
+                names.update(t.name for t in self._referenced_tasks(target))
             for _, prefix in file.facts.lookups:
                 if not prefix:
                     return list(self.tasks)
