@@ -3,10 +3,11 @@
 `@app.task` becomes `@app.task(ignore_result=True)`; the keyword is appended to `@app.task(...)`
 and `@shared_task(...)` (keeping the call's layout, as pass 2 does); a class-based task gets a
 class attribute `ignore_result = True`. A misspelled keyword (`ignore_results=True`) is renamed
-instead when asked. Only the top-level statement that holds the declaration is parsed with
-libcst (declcst.py, imported only when an edit is made), and every edit is verified: the new
-statement must parse and equal the original once the inserted keyword (or attribute) is taken
-out, or the rename undone. A cached edit is verified the same way, without libcst.
+instead when asked. A rename, a bare decorator and a call on one line are plain insertions; only
+a call over several lines is edited with libcst (declcst.py, imported only then), which keeps its
+layout; a class attribute is a line inserted. Every edit is verified: the
+top-level statement holding it must parse and equal the original once the inserted keyword (or
+attribute) is taken out, or the rename undone. A cached edit is verified the same way.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ from __future__ import annotations
 import ast
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from codemods.astutil import literal_value
 from codemods.model import StatementEdit
 from codemods.rewrite import LINE, splice, statement_spans
 
+# Statements with a body: a class attribute goes before the first of them.
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
+    ast.With, ast.AsyncWith, ast.Try, ast.Match,
+)  # fmt: skip
 KEYWORD = "keyword"  # append `ignore_result=True` to the decorator
 ATTRIBUTE = "attribute"  # add `ignore_result = True` to the task class
 RENAME = "rename"  # rename a misspelled keyword of the decorator to `ignore_result`
@@ -105,22 +111,128 @@ def _by_span(
 def _edit(
     source: str, tree: ast.Module, edits: Sequence[DeclarationEdit]
 ) -> tuple[StatementEdit, ...]:
-    from codemods.declcst import edit_chunk
-
     lines = LINE.findall(source)
     spans = statement_spans(tree)
     done = []
     for position, planned in _by_span(tree, edits).items():
         first, last, statements = spans[position]
-        chunk = "".join(lines[first - 1 : last])
+        chunk_lines = lines[first - 1 : last]
         before = ast.Module(body=statements, type_ignores=[])
         located = [(edit, _locate(before, edit)) for edit in planned]
-        new_chunk = edit_chunk(chunk, located)
+        new_chunk = _edit_chunk(chunk_lines, first, before, located)
         problem = _verify(before, new_chunk, located)
         if problem is not None:
             raise EditMismatch(problem)
         done.append(StatementEdit(first, last, new_chunk))
     return tuple(done)
+
+
+def _edit_chunk(
+    chunk_lines: list[str],
+    first: int,
+    before: ast.Module,
+    located: list[tuple[DeclarationEdit, tuple[int, int]]],
+) -> str:
+    """The statement's lines with each edit made in place, the last in the file first: a
+    decorator's own text rewritten by libcst, or a line inserted for a class attribute."""
+    chunk = "".join(chunk_lines)
+    starts = [0]
+    for line in chunk_lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:  # ast columns count UTF-8 bytes
+        text = chunk_lines[line - first]
+        return starts[line - first] + len(text.encode("utf-8")[:column].decode("utf-8"))
+
+    changes: list[tuple[int, int, str]] = []
+    for edit, (rank, position) in located:
+        node = _nth(before, edit.name, rank)
+        if edit.kind == ATTRIBUTE:
+            assert isinstance(node, ast.ClassDef)
+            changes.append(_attribute_insertion(node, chunk_lines, first, starts))
+            continue
+        assert not isinstance(node, ast.ClassDef)
+        decorator = node.decorator_list[position]
+        assert decorator.end_lineno is not None and decorator.end_col_offset is not None
+        start = offset(decorator.lineno, decorator.col_offset)
+        end = offset(decorator.end_lineno, decorator.end_col_offset)
+        simple = _text_edit(decorator, edit, chunk, offset)
+        if simple is not None:
+            changes.append(simple)
+            continue
+        from codemods.declcst import edit_decorator  # libcst: a decorator over several lines
+
+        changes.append((start, end, edit_decorator(chunk[start:end], edit)))
+    for start, end, text in sorted(changes, reverse=True):
+        chunk = chunk[:start] + text + chunk[end:]
+    return chunk
+
+
+def _text_edit(
+    decorator: ast.expr,
+    edit: DeclarationEdit,
+    chunk: str,
+    offset: Callable[[int, int], int],
+) -> tuple[int, int, str] | None:
+    """The edit as a plain insertion (or a rename) where that gives what libcst would: a rename,
+    a bare decorator, or a call on one line. None for a call over several lines (its layout is
+    libcst's to keep)."""
+    if edit.kind == RENAME:
+        if not isinstance(decorator, ast.Call):
+            raise EditMismatch("the decorator has no keywords to rename")
+        for keyword in decorator.keywords:
+            if keyword.arg == edit.old_keyword:
+                at = offset(keyword.lineno, keyword.col_offset)
+                if chunk.startswith(edit.old_keyword, at):
+                    return at, at + len(edit.old_keyword), OPTION
+        raise EditMismatch(f"the decorator has no {edit.old_keyword}=")
+    assert decorator.end_lineno is not None and decorator.end_col_offset is not None
+    end = offset(decorator.end_lineno, decorator.end_col_offset)
+    if not isinstance(decorator, ast.Call):
+        return end, end, f"({OPTION}=True)"
+    if decorator.lineno != decorator.end_lineno:
+        return None
+    arguments: list[ast.expr | ast.keyword] = [*decorator.args, *decorator.keywords]
+    if not arguments:
+        closing = chunk.rindex(")", 0, end)
+        return closing, closing, f"{OPTION}=True"
+    last = max(arguments, key=lambda a: (a.end_lineno or 0, a.end_col_offset or 0))
+    assert last.end_lineno is not None and last.end_col_offset is not None
+    after_last = offset(last.end_lineno, last.end_col_offset)
+    comma = chunk.find(",", after_last, end)
+    if comma >= 0:  # a trailing comma: the new keyword goes after it, and gets its own
+        return comma + 1, comma + 1, f" {OPTION}=True,"
+    return after_last, after_last, f", {OPTION}=True"
+
+
+def _attribute_insertion(
+    node: ast.ClassDef, chunk_lines: list[str], first: int, starts: list[int]
+) -> tuple[int, int, str]:
+    """A line `ignore_result = True` after the class's leading docstring and simple statements
+    (`name = ...`), indented as its body."""
+    body = node.body
+    if body[0].lineno == node.lineno:
+        raise EditMismatch("the class body is on the class line")
+    leading = 0
+    while leading < len(body) and not isinstance(body[leading], _COMPOUND):
+        leading += 1
+    first_line = chunk_lines[body[0].lineno - first]
+    indent = first_line[: len(first_line) - len(first_line.lstrip(" \t"))]
+    if leading:
+        after = body[leading - 1].end_lineno or body[leading - 1].lineno
+        at = starts[after - first + 1]
+        ending = _ending(chunk_lines[after - first]) or _ending(chunk_lines[0]) or "\n"
+        prefix = "" if _ending(chunk_lines[after - first]) else ending
+        return at, at, f"{prefix}{indent}{OPTION} = True{ending}"
+    target = body[0]
+    line = min([target.lineno, *(d.lineno for d in getattr(target, "decorator_list", []))])
+    at = starts[line - first]
+    ending = _ending(chunk_lines[line - first]) or "\n"
+    return at, at, f"{indent}{OPTION} = True{ending}"
+
+
+def _ending(line: str) -> str:
+    return line[len(line.rstrip("\r\n")) :]
 
 
 def _definitions(node: ast.AST) -> Iterator[ast.AST]:

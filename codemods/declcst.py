@@ -1,32 +1,28 @@
-"""libcst half of declare.py: the transformer that adds `ignore_result=True` to declarations.
+"""libcst half of declare.py: `ignore_result=True` added to one decorator expression.
 
-Imported only when an edit is made (libcst costs about 0.15 s to import); declare.py verifies
-what it returns with `ast` alone.
+Only the decorator's own text is parsed (not the function under it), and libcst is imported only
+when an edit is made (about 0.15 s); declare.py verifies the whole statement with `ast`.
 """
 
 from __future__ import annotations
-
-import re
-from collections import defaultdict
-from collections.abc import Sequence
 
 import libcst as cst
 
 from codemods.cstedit import append_keywords
 from codemods.declare import OPTION, RENAME, DeclarationEdit, EditMismatch
 
+_CODE = cst.Module(body=[])
 
-def edit_chunk(chunk: str, located: list[tuple[DeclarationEdit, tuple[int, int]]]) -> str:
-    ending = re.search(r"(\r\n|\r|\n)?$", chunk).group(0)  # type: ignore[union-attr]
-    body = chunk[: len(chunk) - len(ending)]
-    module = cst.parse_module(body)
-    if module.code != body:
-        raise EditMismatch("libcst does not reproduce this code exactly")
-    transformer = _DeclarationEditor({(e.name, rank): (e, d) for e, (rank, d) in located})
-    new_module = module.visit(transformer)
-    if transformer.applied != len(located):
-        raise EditMismatch(f"edited {transformer.applied} declarations, planned {len(located)}")
-    return new_module.code + ending
+
+def edit_decorator(text: str, edit: DeclarationEdit) -> str:
+    """The decorator expression `text` with the keyword added (or the misspelled one renamed)."""
+    try:
+        expression = cst.parse_expression(text)
+    except cst.ParserSyntaxError as error:
+        raise EditMismatch(f"libcst cannot read the decorator: {error.message}") from None
+    if _CODE.code_for_node(expression) != text:
+        raise EditMismatch("libcst does not reproduce the decorator exactly")
+    return _CODE.code_for_node(_decorator(expression, edit))
 
 
 def _true_keyword() -> cst.Arg:
@@ -37,60 +33,6 @@ def _true_keyword() -> cst.Arg:
             whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
         ),
     )
-
-
-class _DeclarationEditor(cst.CSTTransformer):
-    """Counts definitions by name in source order and edits the planned ones."""
-
-    def __init__(self, planned: dict[tuple[str, int], tuple[DeclarationEdit, int]]) -> None:
-        super().__init__()
-        self.planned = planned
-        self.applied = 0
-        self.seen: dict[str, int] = defaultdict(int)
-        self.current: list[tuple[DeclarationEdit, int] | None] = []
-
-    def _enter(self, name: str) -> None:
-        rank = self.seen[name]
-        self.seen[name] += 1
-        self.current.append(self.planned.get((name, rank)))
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self._enter(node.name.value)
-        return True
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self._enter(node.name.value)
-        return True
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        plan = self.current.pop()
-        if plan is None:
-            return updated_node
-        edit, position = plan
-        decorators = list(updated_node.decorators)
-        decorators[position] = decorators[position].with_changes(
-            decorator=_decorator(decorators[position].decorator, edit)
-        )
-        self.applied += 1
-        return updated_node.with_changes(decorators=decorators)
-
-    def leave_ClassDef(
-        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
-    ) -> cst.ClassDef:
-        plan = self.current.pop()
-        if plan is None:
-            return updated_node
-        body = updated_node.body
-        if not isinstance(body, cst.IndentedBlock):
-            raise EditMismatch("the class body is on the class line")
-        statements = list(body.body)
-        statements.insert(
-            _attribute_position(statements), cst.parse_statement(f"{OPTION} = True\n")
-        )
-        self.applied += 1
-        return updated_node.with_changes(body=body.with_changes(body=statements))
 
 
 def _decorator(expr: cst.BaseExpression, edit: DeclarationEdit) -> cst.Call:
@@ -109,13 +51,3 @@ def _decorator(expr: cst.BaseExpression, edit: DeclarationEdit) -> cst.Call:
     if not expr.args:
         return expr.with_changes(args=[_true_keyword()])
     return append_keywords(expr, {OPTION: True})
-
-
-def _attribute_position(statements: Sequence[cst.BaseStatement]) -> int:
-    """After the leading docstring and simple statements (`name = ...`), before any method."""
-    position = 0
-    for index, statement in enumerate(statements):
-        if not isinstance(statement, cst.SimpleStatementLine):
-            break
-        position = index + 1
-    return position

@@ -96,6 +96,12 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _SCOPE_OPENERS = frozenset(
     {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, *_COMPREHENSIONS}
 )
+# Leaves nothing is asked about (contexts, operators, constants): `_walk` does not visit them.
+_LEAVES = frozenset(
+    {ast.Load, ast.Store, ast.Del, ast.Constant}
+    | {cls for base in (ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
+       for cls in base.__subclasses__()}
+)  # fmt: skip
 # Nodes `_walk` looks at besides names and calls.
 _NOTED = frozenset(
     {ast.Subscript, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.ExceptHandler,
@@ -187,9 +193,9 @@ class ResultFlow:
                     value = getattr(node, name, None)
                     if type(value) is list:
                         for item in value:
-                            if isinstance(item, ast.AST):
+                            if isinstance(item, ast.AST) and type(item) not in _LEAVES:
                                 push((item, node, scope))
-                    elif isinstance(value, ast.AST):
+                    elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
                         push((value, node, scope))
             if kind is ast.Name:
                 self._name(node, parent, scope)  # type: ignore[arg-type]
@@ -1316,15 +1322,16 @@ def _setting_pairs(node: ast.AST) -> Iterator[tuple[str | None, ast.expr, int]]:
 
 
 def _apps(tree: ast.Module, flow: ResultFlow) -> Iterator[tuple[str, int]]:
-    """Module-level `app = Celery(...)`, or a factory whose name says celery (`make_celery()`);
-    not other classes named after Celery (`CeleryQueue(...)`)."""
+    """Module-level `app = Celery(...)`, a subclass (`NotifyCelery(...)`) or a factory whose name
+    says celery (`make_celery()`); not other classes named after Celery (`CeleryQueue(...)`)."""
     prefix = f"{flow.module}." if flow.module else ""
     for node in tree.body:
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             callee = dotted_name(node.value.func)
             last = callee[-1] if callee else ""
-            if not (last == "Celery" or (last[:1].islower() and "celery" in last.lower())):
+            # Celery, a subclass named after it (NotifyCelery), or a factory (make_celery).
+            if not (last.endswith("Celery") or (last[:1].islower() and "celery" in last.lower())):
                 continue
             for target in targets:
                 if isinstance(target, ast.Name):

@@ -202,3 +202,24 @@ def test_crlf_and_tabs_are_kept() -> None:
         "class T(app.Task):\r\n\tname = 'x'\r\n\tignore_result = True\r\n\r\n"
         "\tdef run(self):\r\n\t\tpass\r\n"
     )
+
+
+def test_non_ascii_text_in_the_decorator_is_kept() -> None:
+    new, problem = edit(
+        "@shared_task(name='café.tâche')  # ✓\ndef a():\n    pass\n",
+        DeclarationEdit(1, "a", KEYWORD),
+    )
+    assert problem is None
+    assert new == "@shared_task(name='café.tâche', ignore_result=True)  # ✓\ndef a():\n    pass\n"
+
+
+def test_the_attribute_goes_before_the_first_method_when_there_is_nothing_else() -> None:
+    new, problem = edit(
+        "class T(app.Task):\n    @property\n    def x(self):\n        return 1\n",
+        DeclarationEdit(1, "T", ATTRIBUTE),
+    )
+    assert problem is None
+    assert new == (
+        "class T(app.Task):\n    ignore_result = True\n    @property\n    def x(self):\n"
+        "        return 1\n"
+    )
