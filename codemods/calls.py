@@ -174,6 +174,13 @@ def _result_may_be_read(flow: ResultFlow | None, site: CallSite, node: ast.expr)
         return True  # too deeply nested to follow: it may be read
 
 
+def _data(node: ast.expr) -> bool:
+    """A literal that cannot be a task name (`{"task": {...}, "schedule": ...}` is data)."""
+    if isinstance(node, ast.Constant):
+        return not isinstance(node.value, str)
+    return isinstance(node, ast.Dict | ast.List | ast.Tuple | ast.Set | ast.DictComp | ast.ListComp)
+
+
 def _sequence_length(node: ast.expr | None) -> int | None:
     if node is None or (isinstance(node, ast.Constant) and node.value is None):
         return 0
@@ -240,7 +247,8 @@ class _CallReader(ModuleReader):
         keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
         if has_task_key(node):
             self.beat_entries.append(node)
-            if "schedule" in keys:
+            entry = node.values[keys.index("task")]
+            if "schedule" in keys and not _data(entry):
                 self.sites[node] = self._beat(node, dict(zip(keys, node.values, strict=True)))
         self.generic_visit(node)
 

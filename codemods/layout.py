@@ -36,6 +36,9 @@ from pathlib import Path
 from codemods.astutil import iter_statements
 
 STDLIB = frozenset(sys.stdlib_module_names)
+# No real import names more parts than this; longer ones are no evidence, which keeps every step
+# linear in the number of files and imports however deep the folders go.
+MAX_PARTS = 32
 MARKER_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
 
@@ -110,9 +113,7 @@ def infer_layout(
     for importer, names in imports.items():
         for name in names:
             found = landings.get(name)
-            if not found:
-                continue
-            top = _choose(importer, [top for top, target in found if target != importer])
+            top = _choose(importer, name, found) if found else None
             if top is None:
                 continue
             candidates.add(top)
@@ -131,40 +132,64 @@ def infer_layout(
 
 def _may_count(name: str) -> bool:
     parts = name.split(".")
-    return len(parts) >= 2 and parts[0] not in STDLIB and all(p.isidentifier() for p in parts)
+    return (
+        2 <= len(parts) <= MAX_PARTS
+        and parts[0] not in STDLIB
+        and all(p.isidentifier() for p in parts)
+    )
 
 
-def _landings(files: Iterable[str], wanted: set[str]) -> dict[str, list[tuple[str, str]]]:
-    """Imported name -> (top-level package folder it implies, file it lands on) for each file
-    of the tree it may name."""
-    landings: dict[str, list[tuple[str, str]]] = defaultdict(list)
+def _landings(files: Iterable[str], wanted: set[str]) -> dict[str, dict[str, str]]:
+    """Imported name -> {top-level package folder it implies: the file it lands on} for the
+    files of the tree it may name."""
+    landings: dict[str, dict[str, str]] = defaultdict(dict)
     heads = {name.partition(".")[0] for name in wanted}
     for path in files:
         parts = path.split(os.sep)
         name = parts.pop()
         if name != "__init__.py":
             parts.append(name.removesuffix(".py"))
-        for start in range(len(parts) - 2, 0, -1):
+        for start in range(len(parts) - 2, max(0, len(parts) - 1 - MAX_PARTS), -1):
             if parts[start] not in heads:
                 continue
             dotted = ".".join(parts[start:])
             if dotted in wanted:
-                landings[dotted].append((os.sep.join(parts[: start + 1]), path))
+                landings[dotted][os.sep.join(parts[: start + 1])] = path
     return landings
+
+
+def _parent(folder: str) -> str:
+    return folder.rpartition(os.sep)[0] or os.sep
 
 
 def _under(path: str, folder: str) -> bool:
     return path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
 
 
-def _choose(importer: str, tops: list[str]) -> str | None:
-    """The top-level package an import means: the nearest one whose root holds the importer,
-    else the only candidate; None when unsure."""
-    distinct = set(tops)
-    above = [top for top in distinct if _under(importer, os.path.dirname(top))]
-    if above:
-        return max(above, key=len)
-    return distinct.pop() if len(distinct) == 1 else None
+def _choose(importer: str, name: str, tops: dict[str, str]) -> str | None:
+    """The top-level package an import means: the nearest one whose root holds the importer
+    (a few candidates are checked one by one; among many, the importer's folders are walked
+    up, so the cost does not grow with them), else the only candidate; None when unsure.
+    Landing on the importer itself is no evidence."""
+    if len(tops) <= MAX_PARTS:
+        above = [t for t, f in tops.items() if f != importer and _under(importer, _parent(t))]
+        if above:
+            return max(above, key=len)
+    else:
+        head = name.partition(".")[0]
+        folder = os.path.dirname(importer)
+        for _ in range(MAX_PARTS * 4):  # deeper roots than that are not looked for
+            top = os.path.join(folder, head)
+            if tops.get(top, importer) != importer:
+                return top
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+    if len(tops) > 2:
+        return None
+    others = [top for top, target in tops.items() if target != importer]
+    return others[0] if len(others) == 1 else None
 
 
 def _folders_below(top: str, name: str) -> Iterable[str]:

@@ -57,25 +57,36 @@ class ModuleNamer:
 
     def real_folder(self, path: str | Path) -> str:
         """The file's folder as an absolute path with symbolic links resolved."""
-        return self._realpath(os.path.dirname(path))
+        return self._realpath(os.fspath(path).rpartition(os.sep)[0])
 
     def real_path(self, path: str | Path) -> str:
-        return os.path.join(self.real_folder(path), os.path.basename(path))
+        folder, _, name = os.fspath(path).rpartition(os.sep)
+        real = self._realpath(folder)
+        return real + name if real.endswith(os.sep) else real + os.sep + name
 
     def root(self, path: str | Path) -> Path:
         """The folder the file's module name starts from."""
         return Path(self._folder(self.real_folder(path))[1])
 
     def _realpath(self, folder: str) -> str:
+        """One lstat per folder (is it a link?) instead of one per part of its path."""
         real = self._real.get(folder)
-        if real is None:
-            absolute = os.path.abspath(folder)
-            parent = os.path.dirname(absolute)
-            if parent == absolute or os.path.islink(absolute):
-                real = os.path.realpath(absolute)
-            else:  # one lstat per folder, instead of one per part of its path
-                real = os.path.join(self._realpath(parent), os.path.basename(absolute))
-            self._real[folder] = real
+        if real is not None:
+            return real
+        chain: list[str] = []
+        current = os.path.abspath(folder)
+        while current not in self._real:
+            parent = os.path.dirname(current)
+            if parent == current or os.path.islink(current):
+                self._real[current] = os.path.realpath(current)
+            else:
+                chain.append(current)
+                current = parent
+        real = self._real[current]
+        for below in reversed(chain):  # iterative: folders may nest deeper than the stack
+            real = os.path.join(real, os.path.basename(below))
+            self._real[below] = real
+        self._real[folder] = real
         return real
 
     def _folder(self, folder: str) -> _Folder:
@@ -97,27 +108,45 @@ class ModuleNamer:
         return self._walk_up(folder)
 
     def _rooted(self, folder: str) -> _Folder | None:
-        """The name from the nearest top-level package or root folder above, if any."""
-        parent = os.path.dirname(folder)
-        name = os.path.basename(folder)
-        if parent == folder or not name.isidentifier():
-            return None  # a folder named `.semgrep` or `my-app` is no package
-        if folder in self._tops or parent in self._roots:
-            return (name,), parent
-        if folder not in self._rooted_memo:
-            self._rooted_memo[folder] = self._rooted(parent)
-        above = self._rooted_memo[folder]
-        return None if above is None else ((*above[0], name), above[1])
+        """The name from the nearest top-level package or root folder above, if any. A folder
+        named `.semgrep` or `my-app` on the way is no package: None."""
+        memo = self._rooted_memo
+        chain: list[str] = []
+        current = folder
+        while current not in memo:
+            parent = os.path.dirname(current)
+            name = os.path.basename(current)
+            if parent == current or not name.isidentifier():
+                memo[current] = None
+            elif current in self._tops or parent in self._roots:
+                memo[current] = (name,), parent
+            else:
+                chain.append(current)
+                current = parent
+        found = memo[current]
+        for below in reversed(chain):  # iterative: folders may nest deeper than the stack
+            if found is not None:
+                found = (*found[0], os.path.basename(below)), found[1]
+            memo[below] = found
+        return found
 
     def _walk_up(self, folder: str) -> _Folder:
         """Regular packages: the folders holding an `__init__.py`, up to the first that does not."""
-        parent = os.path.dirname(folder)
-        if parent == folder or not self._is_package(folder):
-            return (), folder
-        if folder not in self._walk_memo:
-            self._walk_memo[folder] = self._walk_up(parent)
-        above = self._walk_memo[folder]
-        return (*above[0], os.path.basename(folder)), above[1]
+        memo = self._walk_memo
+        chain: list[str] = []
+        current = folder
+        while current not in memo:
+            parent = os.path.dirname(current)
+            if parent == current or not self._is_package(current):
+                memo[current] = (), current
+            else:
+                chain.append(current)
+                current = parent
+        found = memo[current]
+        for below in reversed(chain):
+            found = (*found[0], os.path.basename(below)), found[1]
+            memo[below] = found
+        return found
 
     def _is_package(self, folder: str) -> bool:
         known = self._packages.get(folder)

@@ -122,3 +122,10 @@ def test_positions_are_found_in_one_walk() -> None:
     entries = [d for d in dicts if getattr(d.keys[0], "value", None) == "task"]
     assert [id(d) in found.scheduled for d in entries] == [True, False, False]
     assert [id(d) in found.compared for d in entries] == [False, False, True]
+
+
+def test_a_dict_whose_task_is_data_is_no_entry() -> None:
+    source = 'job = {"task": {"kind": "sync"}, "schedule": {"minute": "0"}}\n'
+    new, codes = run(source)
+    assert new == source
+    assert codes == []

@@ -368,3 +368,30 @@ def test_each_file_is_parsed_once_cold_and_never_warm(
     scanned.clear()
     assert run_cli("fix", ".").stdout == cold.stdout
     assert scanned == []
+
+
+def test_folders_deeper_than_the_stack_are_named(tmp_path: Path) -> None:
+    import inspect
+
+    from codemods.modname import ModuleNamer
+
+    folder = tmp_path
+    for _ in range(400):
+        folder = folder / "a"
+        folder.mkdir()
+        (folder / "__init__.py").write_text("")
+    path = folder / "tasks.py"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 200)  # the folders nest deeper than the stack
+    try:
+        name = ModuleNamer()(path)
+        inferred = ModuleNamer(tops={str(tmp_path / "a")})(path)
+    finally:
+        sys.setrecursionlimit(limit)
+        while folder != tmp_path:  # leave no deep tree for pytest's recursive clean-up
+            for child in folder.iterdir():
+                child.unlink()
+            folder.rmdir()
+            folder = folder.parent
+    assert name == (".".join(["a"] * 400 + ["tasks"]), False)
+    assert inferred == name
