@@ -24,6 +24,7 @@ from codemods.commands import (
     _write,
     apply_severity,
 )
+from codemods.coverage import NOT_INDEXED
 from codemods.files import SourceFile, content_digest, display_path, read_source
 from codemods.indexfile import IndexFileError
 from codemods.linking import SHARED_TASK, TASK_OPTIONS
@@ -153,7 +154,9 @@ def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome
         for path, scan in scans.items()
         if scan.results is not None
     ]
-    verdicts = decide(files, gathered.index, gathered.table, list(_apps(scans, gathered.table)))
+    unindexed = [(d.path, d.line) for d in gathered.index.diagnostics if d.code in NOT_INDEXED]
+    apps = list(_apps(scans, gathered.table))
+    verdicts = decide(files, gathered.index, gathered.table, apps, unindexed)
     declarations = _Declarations(scans, gathered.table)
     typos = list(_typos(gathered, declarations))
     by_task = {v.task.name: v for v in verdicts.tasks}

@@ -144,9 +144,16 @@ def decide(
     index: TaskIndex,
     table: SymbolTable,
     apps: Sequence[DefinedApp] = (),
+    unindexed: Sequence[tuple[str, int]] = (),
 ) -> Verdicts:
-    """Every indexed task's verdict and every app's backend verdict (a pure function)."""
-    return _Decider(index, table, apps).run(files)
+    """Every indexed task's verdict and every app's backend verdict (a pure function).
+    `unindexed`: where task declarations the index could not read are (path, line): any app
+    may own them, so every app may need its backend."""
+    decider = _Decider(index, table, apps)
+    for path, line in unindexed:
+        detail = "a task declaration the index cannot read"
+        decider.app_evidence[ANY_APP].append(Evidence(path, line, NO_CALLS, False, False, detail))
+    return decider.run(files)
 
 
 class _Decider:
