@@ -1,320 +1,432 @@
 #!/usr/bin/env python3
-"""Run celery-codemod's `index` and `fix` over real projects, writing nothing, and print markdown.
+"""Run celery-codemod over real Celery projects as a new user would, and print markdown.
 
-    scripts/corpus_check.py DIR... [--details] [--stress]
+    scripts/corpus_check.py --root CORPUS_ROOT [NAME...] [--details] [--stress]
 
-For each DIR (a project's source tree): pass 1 alone (as `index` does, with a JSON round trip of
-the index), then both passes (as `fix` does, through `codemods.run.collect`). Printed: a markdown
-table with one row per project, and with `--details` every finding behind its last three counts.
-Exit 1 when any project has a crash, a non-idempotent file or an unverifiable rewrite.
+The projects are listed in scripts/corpus.toml; each is expected unpacked in CORPUS_ROOT/NAME.
+Every run is the installed `celery-codemod` command in a subprocess, in the project's folder, with
+no cache and a hang guard (`--timeout`, 60 s by default):
 
-Real projects rarely declare options on the tasks they call by name, so few calls change. With
-`--stress` each project runs a second time as if every task it calls declared every parity
-option: the workers set them app-wide (`Settings.worker_defaults`), and the names the first run
-reported as `unknown-task` come from an index file. Then every call whose name resolves changes,
-which puts the rewrite to work on the project's real formatting.
+- out of the box: `fix --check --format json .`, no option at all;
+- configured: the same with the options a user who read the code would pass (corpus.toml);
+- idempotent: a copy of the tree, `fix --write`, then `fix --check` again must change nothing;
+- results: `results --format json .`, its verdict counts and its time against `fix`'s;
+- stress (`--stress`): as if every task the project calls declared every parity option (an index
+  file naming them all), which puts the rewrite to work on the project's real formatting; the
+  rewritten copy must verify and a second run must change nothing.
 
-- crashes: exceptions escaping the tool (caught here per project and per file), plus the tool's own
-  `internal-error` diagnostics;
-- non-idempotent: a changed file that changes again, checked twice: `rewrite_source` over its new
-  text with the same index, and a second `collect` over a copy of the tree with the new text in;
-- unverifiable: `unsafe-rewrite` diagnostics (the rewrite did not verify, the file was left alone).
+Every change, every error-level diagnostic and every `unread` verdict is matched against
+docs/corpus-triage.toml, where each was triaged by reading the project's code (true or false);
+the precision column is true / triaged, with the untriaged ones counted apart. Exit 1 when a
+project hangs, crashes, fails to verify or is not idempotent, or a triaged item is false.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import io
 import json
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tokenize
-import traceback
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemods.calls import scan_calls
-from codemods.indexfile import dump_index, load_index
-from codemods.model import OptionValue
-from codemods.modname import module_name
-from codemods.report import Report
-from codemods.rewrite import rewrite_source, source_lines
-from codemods.run import Outcome, Settings, collect
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
-# What --stress pretends every worker sets app-wide: one value for each parity option.
-STRESS_DEFAULTS: tuple[tuple[str, OptionValue], ...] = (
-    ("ignore_result", True),
-    ("serializer", "json"),
-    ("compression", "gzip"),
-    ("queue", "stress"),
-    ("routing_key", "stress.key"),
-    ("exchange", "stress-exchange"),
-    ("priority", 5),
-    ("expires", 60.5),
-    ("delivery_mode", 2),
-)
-# Bytes a file must hold to contain a call site (as the tool's own pre-filter).
-CALL_HINTS = (b"send_task", b"signature", b"subtask", b"schedule")
-UNKNOWN_TASK = re.compile(r"no task named '([^']+)'")
-CRASH_CODES = frozenset({"internal-error"})
-UNSAFE_CODE = "unsafe-rewrite"
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "corpus.toml"
+TRIAGE = HERE.parent / "docs" / "corpus-triage.toml"
+# What --stress pretends every called task declares: one value for each parity option.
+STRESS_OPTIONS = {
+    "ignore_result": True,
+    "serializer": "json",
+    "compression": "gzip",
+    "queue": "stress",
+    "routing_key": "stress.key",
+    "exchange": "stress-exchange",
+    "priority": 5,
+    "expires": 60.5,
+    "delivery_mode": 2,
+}
+# Copied for the write checks: what the tool reads (sources and the layout's marker files).
+COPIED_SUFFIXES = (".py", ".toml", ".cfg")
 
 
 @dataclass
-class ProjectResult:
-    """What one project's runs found."""
+class Run:
+    """One command over one project."""
 
-    name: str
-    commit: str = "-"
-    files: int = 0
-    tasks: int = 0
-    sites: Counter[str] = field(default_factory=Counter)
-    # Names called but not indexed (from `unknown-task` diagnostics), for --stress.
-    unknown_names: set[str] = field(default_factory=set)
-    calls_changed: int = 0
-    files_changed: int = 0
-    diagnostics: Counter[str] = field(default_factory=Counter)
-    crashes: list[str] = field(default_factory=list)
-    non_idempotent: list[str] = field(default_factory=list)
-    unsafe: list[str] = field(default_factory=list)
+    args: list[str]
     seconds: float = 0.0
+    exit_code: int | None = None
+    timed_out: bool = False
+    stderr: str = ""
+    document: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def crashed(self) -> bool:
+        return (
+            not self.timed_out
+            and (self.exit_code not in (0, 1) or "Traceback (most recent call last)" in self.stderr)
+        ) or any(d["code"] == "internal-error" for d in self.diagnostics)
+
+    @property
+    def summary(self) -> dict[str, object]:
+        summary = self.document.get("summary", {})
+        return summary if isinstance(summary, dict) else {}
+
+    @property
+    def diagnostics(self) -> list[dict[str, object]]:
+        found = self.document.get("diagnostics", [])
+        return found if isinstance(found, list) else []
+
+    @property
+    def changes(self) -> list[dict[str, object]]:
+        found = self.document.get("changes", [])
+        return found if isinstance(found, list) else []
+
+    def count(self, key: str) -> int:
+        value = self.summary.get(key, 0)
+        return value if isinstance(value, int) else 0
+
+    def errors(self) -> list[dict[str, object]]:
+        return [d for d in self.diagnostics if d["severity"] == "error"]
+
+
+def run_tool(args: Sequence[str], cwd: Path, timeout: float, tool: str) -> Run:
+    run = Run(list(args))
+    started = time.perf_counter()
+    try:
+        completed = subprocess.run(
+            [tool, *args], cwd=cwd, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        run.timed_out = True
+        run.seconds = time.perf_counter() - started
+        return run
+    run.seconds = time.perf_counter() - started
+    run.exit_code = completed.returncode
+    run.stderr = completed.stderr.decode("utf-8", "replace")
+    try:
+        loaded = json.loads(completed.stdout)
+    except ValueError:
+        loaded = {}
+    run.document = loaded if isinstance(loaded, dict) else {}
+    return run
+
+
+@dataclass
+class Project:
+    name: str
+    repo: str
+    commit: str
+    covers: str
+    configured: list[str]
+    out_of_box: Run | None = None
+    with_options: Run | None = None
+    second_check: Run | None = None
+    results: Run | None = None
+    stress: Run | None = None
+    stress_second: Run | None = None
+    problems: list[str] = field(default_factory=list)
+    # Of the problems: rewrites that did not verify, and files that change again.
+    unverified: int = 0
+    triaged_true: int = 0
+    triaged_false: list[str] = field(default_factory=list)
+    untriaged: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return bool(self.crashes or self.non_idempotent or self.unsafe)
+        return bool(self.problems or self.triaged_false)
 
 
-def _crash(where: str, error: BaseException) -> str:
-    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-    at = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
-    return f"{where}: {type(error).__name__}: {error}{at}"
+def load_manifest(path: Path) -> list[Project]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [
+        Project(p["name"], p["repo"], p["commit"], p["covers"], list(p.get("configured", [])))
+        for p in data["project"]
+    ]
 
 
-def git_commit(directory: Path) -> str:
-    completed = subprocess.run(
-        ["git", "-C", str(directory), "rev-parse", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
+def load_triage(path: Path) -> dict[tuple[str, str, str, int], tuple[bool, str]]:
+    if not path.exists():
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {
+        (i["project"], i["kind"], i["path"], int(i["line"])): (i["verdict"] == "true", i["note"])
+        for i in data.get("item", [])
+    }
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    shutil.copytree(
+        source,
+        target,
+        symlinks=True,
+        ignore=lambda folder, names: [
+            n
+            for n in names
+            if n == ".git" or (not n.endswith(COPIED_SUFFIXES) and not Path(folder, n).is_dir())
+        ],
     )
-    return completed.stdout.strip()[:12] if completed.returncode == 0 else "-"
 
 
-def check_index(root: Path, result: ProjectResult) -> None:
-    """Pass 1 alone, as `celery-codemod index DIR`; its JSON must load back to the same tasks."""
-    try:
-        index = collect(Settings(paths=(), workers=(root,))).index
-        loaded = {task.name: task for task in load_index(dump_index(index), path="<index>")}
-    except Exception as error:
-        result.crashes.append(_crash("index", error))
-        return
-    for name, task in index.tasks.items():
-        again = loaded.get(name)
-        if again is None or dict(again.options) != dict(task.options):
-            result.crashes.append(f"index: task {name!r} does not survive the JSON round trip")
-
-
-def count_sites(root: Path, result: ProjectResult) -> None:
-    """The call sites pass 2 reads (send_task calls, signatures, beat entries), per kind, in
-    every `.py` file under `root` that holds one of the tool's hints."""
-    for path in sorted(root.rglob("*.py")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        data = path.read_bytes()
-        if not any(hint in data for hint in CALL_HINTS):
-            continue
-        try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            text = data.decode(encoding)
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, LookupError):
-            continue  # the tool reports it as parse-error
-        try:
-            module, is_package = module_name(path)
-            scanned = scan_calls(tree, source_lines(text), module=module, is_package=is_package)
-        except Exception as error:
-            result.crashes.append(_crash(str(path), error))
-            continue
-        result.sites.update(site.kind for site in scanned.sites)
-
-
-def rerun_files(outcome: Outcome, result: ProjectResult) -> None:
-    """`rewrite_source` over each changed file's new text, with the same index: no change."""
-    for changed in outcome.report.changed:
-        assert changed.new_source is not None
-        source = outcome.sources[changed.path]
-        module, is_package = module_name(source.path)
-        try:
-            again = rewrite_source(
-                changed.new_source,
-                outcome.index,
-                path=changed.path,
-                module=module,
-                is_package=is_package,
+def check_runs(project: Project, label: str, run: Run) -> None:
+    if run.timed_out:
+        project.problems.append(f"{label}: no result within the time limit (hang)")
+    elif run.crashed:
+        tail = run.stderr.strip().splitlines()[-1:] or [f"exit code {run.exit_code}"]
+        project.problems.append(f"{label}: crash: {tail[0]}")
+    for diagnostic in run.diagnostics:
+        if diagnostic["code"] == "unsafe-rewrite":
+            project.unverified += 1
+            project.problems.append(
+                f"{label}: {diagnostic['path']}:{diagnostic['line']}: {diagnostic['message']}"
             )
-        except Exception as error:
-            result.crashes.append(_crash(f"{changed.path} (second run)", error))
-            continue
-        if again.new_source is not None:
-            result.non_idempotent.append(f"{changed.path}: changes again (rewrite_source)")
-        for diagnostic in again.diagnostics:
-            if diagnostic.code == UNSAFE_CODE:
-                result.unsafe.append(f"{changed.path}:{diagnostic.line} (second run)")
 
 
-def rerun_tree(root: Path, settings: Settings, outcome: Outcome, result: ProjectResult) -> None:
-    """A second `collect` over a copy of the tree holding the new text: it must change nothing."""
-    if not outcome.report.changed:
-        return
-    with tempfile.TemporaryDirectory(prefix="corpus-check-") as scratch:
-        copy = Path(scratch) / root.name
-        shutil.copytree(
-            root,
+def write_and_recheck(
+    project: Project, root: Path, args: list[str], timeout: float, tool: str, label: str
+) -> Run | None:
+    """`fix --write` on a copy, then `fix --check`: a second run must change nothing."""
+    with tempfile.TemporaryDirectory(prefix="corpus-") as scratch:
+        copy = Path(scratch) / project.name
+        copy_tree(root, copy)
+        wrote = run_tool(
+            ["fix", "--write", "--allow-dirty", "--no-cache", "--format", "json", *args, "."],
             copy,
-            symlinks=True,
-            ignore=lambda folder, names: [
-                n for n in names if not n.endswith(".py") and not Path(folder, n).is_dir()
-            ],
+            timeout,
+            tool,
         )
-        for changed in outcome.report.changed:
-            assert changed.new_source is not None
-            source = outcome.sources[changed.path]
-            target = copy / source.path.resolve().relative_to(root.resolve())
-            target.write_bytes(changed.new_source.encode(source.encoding, "surrogateescape"))
-        try:
-            second = collect(replace(settings, paths=(copy,))).report
-        except Exception as error:
-            result.crashes.append(_crash("second collect", error))
-            return
-        for again in second.changed:
-            relative = Path(again.path).resolve().relative_to(copy.resolve())
-            result.non_idempotent.append(f"{root.name}/{relative}: changes again (second collect)")
+        check_runs(project, f"{label} --write", wrote)
+        again = run_tool(
+            ["fix", "--check", "--no-cache", "--format", "json", *args, "."], copy, timeout, tool
+        )
+        check_runs(project, f"{label} second run", again)
+        if again.count("calls_changed"):
+            project.unverified += 1
+            project.problems.append(
+                f"{label}: not idempotent: the second run changes "
+                f"{again.count('calls_changed')} calls"
+            )
+        return again
 
 
-def stress_index(names: set[str], path: Path) -> Path:
-    """An index file (DESIGN.md's format) declaring every parity option for each name."""
-    options = dict(STRESS_DEFAULTS)
-    tasks = [
-        {"name": n, "path": "<stress>", "line": 1, "options": options, "unresolved_options": []}
+def stress_index(project: Project, root: Path, timeout: float, tool: str, folder: Path) -> Path:
+    """An index file declaring every parity option for every task name the project calls or
+    declares."""
+    names: set[str] = set()
+    assert project.out_of_box is not None
+    for run in (project.out_of_box, project.with_options):
+        if run is None:
+            continue
+        for change in run.changes:
+            names.add(str(change["task"]))
+        for diagnostic in run.diagnostics:
+            message = str(diagnostic["message"])
+            if diagnostic["code"] == "unknown-task" and message.startswith("no task named '"):
+                names.add(message.split("'")[1])
+    indexed = run_tool(["index", *project.configured, "."], root, timeout, tool)
+    tasks = indexed.document.get("tasks", [])
+    names |= {t["name"] for t in tasks} if isinstance(tasks, list) else set()
+    path = folder / "stress-index.json"
+    declared = [
+        {
+            "name": n,
+            "path": "<stress>",
+            "line": 1,
+            "options": STRESS_OPTIONS,
+            "unresolved_options": [],
+        }
         for n in sorted(names)
     ]
-    path.write_text(json.dumps({"version": 1, "tool": "corpus_check", "tasks": tasks}))
+    path.write_text(json.dumps({"version": 1, "tool": "corpus_check", "tasks": declared}))
     return path
 
 
-def run_project(root: Path, stress_names: set[str] | None = None) -> ProjectResult:
-    """Index and fix one tree; with `stress_names`, as --stress describes (those names in an
-    index file)."""
-    if stress_names is None:
-        result = ProjectResult(root.name, commit=git_commit(root))
-        settings = Settings(paths=(root,))
-    else:
-        result = ProjectResult(f"{root.name} (stress)", commit=git_commit(root))
-        index_file = stress_index(stress_names, Path(tempfile.mkdtemp()) / "stress-index.json")
-        settings = Settings(
-            paths=(root,),
-            workers=(root,),
-            index_files=(index_file,),
-            worker_defaults=STRESS_DEFAULTS,
-        )
-    started = time.perf_counter()
-    if stress_names is None:
-        check_index(root, result)
-    try:
-        outcome = collect(settings)
-    except Exception as error:
-        result.crashes.append(_crash("fix", error))
-        result.seconds = time.perf_counter() - started
-        return result
-    report: Report = outcome.report
-    result.files = report.files_scanned
-    result.tasks = report.tasks_indexed
-    result.calls_changed = report.calls_changed
-    result.files_changed = len(report.changed)
-    result.diagnostics = Counter(d.code for d in report.diagnostics)
-    for diagnostic in report.diagnostics:
-        unknown = UNKNOWN_TASK.match(diagnostic.message)
-        if diagnostic.code == "unknown-task" and unknown is not None:
-            result.unknown_names.add(unknown.group(1))
-        where = f"{diagnostic.path}:{diagnostic.line}: {diagnostic.message}"
-        if diagnostic.code in CRASH_CODES:
-            result.crashes.append(where)
-        elif diagnostic.code == UNSAFE_CODE:
-            result.unsafe.append(where)
-    count_sites(root, result)
-    rerun_files(outcome, result)
-    try:
-        rerun_tree(root, settings, outcome, result)
-    except Exception as error:
-        result.crashes.append(_crash("second collect", error))
-    result.seconds = time.perf_counter() - started
-    return result
+def run_project(project: Project, root: Path, timeout: float, tool: str, stress: bool) -> None:
+    base = ["fix", "--check", "--no-cache", "--format", "json"]
+    project.out_of_box = run_tool([*base, "."], root, timeout, tool)
+    check_runs(project, "out of the box", project.out_of_box)
+    if project.configured:
+        project.with_options = run_tool([*base, *project.configured, "."], root, timeout, tool)
+        check_runs(project, "configured", project.with_options)
+    if project.out_of_box.count("calls_changed"):
+        project.second_check = write_and_recheck(project, root, [], timeout, tool, "write")
+    results = run_tool(["results", "--no-cache", "--format", "json", "."], root, timeout, tool)
+    if results.exit_code == 2 and "No such command" in results.stderr:
+        results = None  # this build has no `results`
+    elif results is not None:
+        check_runs(project, "results", results)
+    project.results = results
+    if stress:
+        with tempfile.TemporaryDirectory(prefix="corpus-stress-") as folder:
+            index = stress_index(project, root, timeout, tool, Path(folder))
+            project.stress = run_tool(
+                [*base, "--index", str(index), *project.configured, "."], root, timeout, tool
+            )
+            check_runs(project, "stress", project.stress)
+            project.stress_second = write_and_recheck(
+                project,
+                root,
+                ["--index", str(index), *project.configured],
+                timeout,
+                tool,
+                "stress",
+            )
 
 
-def summary_table(results: Sequence[ProjectResult]) -> list[str]:
+def triage(project: Project, verdicts: dict[tuple[str, str, str, int], tuple[bool, str]]) -> None:
+    """Match what the out-of-the-box run says against the triage file."""
+    items: list[tuple[str, str, int, str]] = []
+    run = project.out_of_box
+    if run is not None:
+        for change in run.changes:
+            added = ", ".join(f"{k}={v!r}" for k, v in dict(change["added"]).items())  # type: ignore[call-overload]
+            items.append(
+                (
+                    "change",
+                    str(change["path"]),
+                    int(change["line"]),  # type: ignore[call-overload]
+                    f"{change['task']}: {added}",
+                )
+            )
+        for error in run.errors():
+            items.append(
+                (
+                    "error",
+                    str(error["path"]),
+                    int(error["line"]),  # type: ignore[call-overload]
+                    f"{error['code']}: {error['message']}",
+                )
+            )
+    if project.results is not None:
+        for task in project.results.document.get("tasks", []):  # type: ignore[union-attr]
+            if task.get("verdict") == "unread":
+                items.append(("unread", str(task["path"]), int(task["line"]), str(task["name"])))
+    for kind, path, line, what in items:
+        verdict = verdicts.get((project.name, kind, path, line))
+        where = f"{kind} {path}:{line}: {what}"
+        if verdict is None:
+            project.untriaged.append(where)
+        elif verdict[0]:
+            project.triaged_true += 1
+        else:
+            project.triaged_false.append(f"{where} ({verdict[1]})")
+
+
+def verdict_counts(run: Run | None) -> str:
+    if run is None:
+        return "-"
+    counts: Counter[str] = Counter()
+    for task in run.document.get("tasks", []):  # type: ignore[union-attr]
+        counts[str(task.get("verdict"))] += 1
+    return " / ".join(str(counts[v]) for v in ("unread", "read", "unknown", "ignored"))
+
+
+def summary_table(projects: Sequence[Project]) -> list[str]:
     lines = [
-        "| project | commit | files | tasks indexed | send_task calls | signatures | beat entries "
-        "| calls changed | files changed | diagnostics by code | crashes | non-idempotent "
-        "| unverifiable | seconds |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|",
+        "| project | files | seconds | hang | crash | tasks indexed (out of the box / configured) "
+        "| calls changed (out of the box / configured) | errors | precision (true / triaged) "
+        "| untriaged | unverified or not idempotent | results: unread / read / unknown / ignored "
+        "| results s / fix s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for r in results:
-        codes = ", ".join(f"{code} {n}" for code, n in sorted(r.diagnostics.items())) or "-"
+    for p in projects:
+        oob = p.out_of_box
+        assert oob is not None
+        conf = p.with_options or oob
+        hang = sum(r.timed_out for r in (oob, conf, p.results) if r is not None)
+        crash = sum(r.crashed for r in (oob, conf, p.results) if r is not None)
+        triaged = p.triaged_true + len(p.triaged_false)
+        ratio = (
+            f"{p.results.seconds / oob.seconds:.2f}"
+            if p.results is not None and oob.seconds
+            else "-"
+        )
         lines.append(
-            f"| {r.name} | {r.commit} | {r.files} | {r.tasks} | {r.sites['send_task']} "
-            f"| {r.sites['signature']} | {r.sites['beat']} | {r.calls_changed} "
-            f"| {r.files_changed} | {codes} | {len(r.crashes)} | {len(r.non_idempotent)} "
-            f"| {len(r.unsafe)} | {r.seconds:.1f} |"
+            f"| {p.name} | {oob.count('files_scanned')} | {oob.seconds:.1f} | {hang} | {crash} "
+            f"| {oob.count('tasks_indexed')} / {conf.count('tasks_indexed')} "
+            f"| {oob.count('calls_changed')} / {conf.count('calls_changed')} "
+            f"| {len(oob.errors())} | {p.triaged_true} / {triaged} | {len(p.untriaged)} "
+            f"| {p.unverified} | {verdict_counts(p.results)} | {ratio} |"
         )
     return lines
 
 
-def details(results: Sequence[ProjectResult]) -> list[str]:
+def stress_table(projects: Sequence[Project]) -> list[str]:
+    lines = [
+        "| project | calls changed | files changed | unverified | second run changes |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for p in projects:
+        if p.stress is None:
+            continue
+        unsafe = sum(1 for d in p.stress.diagnostics if d["code"] == "unsafe-rewrite")
+        second = p.stress_second.count("calls_changed") if p.stress_second else 0
+        lines.append(
+            f"| {p.name} | {p.stress.count('calls_changed')} | {p.stress.count('files_changed')} "
+            f"| {unsafe} | {second} |"
+        )
+    return lines
+
+
+def details(projects: Sequence[Project]) -> list[str]:
     lines = []
-    for r in results:
+    for p in projects:
         for title, items in (
-            ("crashes", r.crashes),
-            ("non-idempotent files", r.non_idempotent),
-            ("unverifiable rewrites", r.unsafe),
+            ("problems", p.problems),
+            ("triaged false", p.triaged_false),
+            ("untriaged", p.untriaged),
         ):
             if items:
-                lines.append(f"- **{r.name}**, {title}:")
+                lines.append(f"- **{p.name}**, {title}:")
                 lines.extend(f"  - {item}" for item in items)
-    return lines or ["No crashes, non-idempotent files or unverifiable rewrites."]
+    return lines or ["Nothing to report: no problem, every item triaged true."]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="projects (default: all)")
+    parser.add_argument("--root", type=Path, required=True, help="folder holding the projects")
+    parser.add_argument("--timeout", type=float, default=60.0, help="hang guard per command (s)")
     parser.add_argument(
-        "--details", action="store_true", help="list every crash and unverifiable rewrite"
+        "--tool",
+        default=str(Path(sys.executable).with_name("celery-codemod")),
+        help="the command to run (default: the one beside this Python)",
     )
-    parser.add_argument(
-        "--stress", action="store_true", help="also run as if workers set every parity option"
-    )
+    parser.add_argument("--details", action="store_true", help="list problems and untriaged items")
+    parser.add_argument("--stress", action="store_true", help="also run the stress check")
     args = parser.parse_args(argv)
-    results = []
-    for directory in args.dirs:
-        if not directory.is_dir():
-            parser.error(f"not a directory: {directory}")
-        print(f"checking {directory} ...", file=sys.stderr, flush=True)
-        first = run_project(directory)
-        results.append(first)
-        if args.stress:
-            print(f"checking {directory} (stress) ...", file=sys.stderr, flush=True)
-            results.append(run_project(directory, first.unknown_names))
-    print("\n".join(summary_table(results)))
+    projects = load_manifest(MANIFEST)
+    if args.names:
+        unknown = set(args.names) - {p.name for p in projects}
+        if unknown:
+            parser.error(f"not in {MANIFEST.name}: {', '.join(sorted(unknown))}")
+        projects = [p for p in projects if p.name in args.names]
+    verdicts = load_triage(TRIAGE)
+    for project in projects:
+        root = args.root / project.name
+        if not root.is_dir():
+            parser.error(f"not a directory: {root}")
+        print(f"checking {project.name} ...", file=sys.stderr, flush=True)
+        run_project(project, root, args.timeout, args.tool, args.stress)
+        triage(project, verdicts)
+    print("\n".join(summary_table(projects)))
+    if args.stress:
+        print()
+        print("\n".join(stress_table(projects)))
     if args.details:
         print()
-        print("\n".join(details(results)))
-    return 1 if any(r.failed for r in results) else 0
+        print("\n".join(details(projects)))
+    return 1 if any(p.failed for p in projects) else 0
 
 
 if __name__ == "__main__":
