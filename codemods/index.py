@@ -225,8 +225,9 @@ class _ModuleReader(ModuleReader):
                     self.wrappers.append(
                         DecoratorWrapper(self.own(target.id), wrapped, tuple(options))
                     )
-            elif value.keywords and not value.args and callee.endswith(".task"):
-                # fast_task = app.task(queue="fast"): a decorator with fixed options.
+            elif value.keywords and not value.args and callee.endswith((".task", "shared_task")):
+                # fast_task = app.task(queue="fast") or shared_task(...): a decorator with fixed
+                # options.
                 options, _ = self.keywords(value)
                 self.wrappers.append(DecoratorWrapper(self.own(target.id), callee, tuple(options)))
 

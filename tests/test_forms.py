@@ -349,6 +349,11 @@ def test_misspelled_decorator_keyword_is_reported_with_a_suggestion() -> None:
     [
         pytest.param("fast = app.task(queue='fast')", "@fast", id="name = app.task(...)"),
         pytest.param(
+            "from celery import shared_task\nfast = shared_task(queue='fast')",
+            "@fast",
+            id="name = shared_task(...)",
+        ),
+        pytest.param(
             "import functools\nfast = functools.partial(app.task, queue='fast')",
             "@fast()",
             id="partial",
