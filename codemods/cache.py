@@ -322,6 +322,19 @@ class Cache:
 
     def edit(self, key: bytes, edit_key: bytes) -> StatementEdits | None:
         """The statements an edit with this key rewrote before (to be verified again), or None."""
+        payload = self._edit_payload(key, edit_key)
+        if payload is None:
+            return None
+        try:
+            return edit_codec().decode(payload)
+        except DecodeError:
+            return None
+
+    def has_edit(self, key: bytes, edit_key: bytes) -> bool:
+        """Whether an edit with this key was made in full before (its row is whole)."""
+        return self._edit_payload(key, edit_key) is not None
+
+    def _edit_payload(self, key: bytes, edit_key: bytes) -> bytes | None:
         if self._broken:
             return None
         try:
@@ -338,12 +351,9 @@ class Cache:
             or row[3] != _checksum(key, row[0], row[1])
         ):
             return None
-        try:
-            edits = edit_codec().decode(row[1])
-        except DecodeError:
-            return None
         self._touch("edits", key, None, row[2])
-        return edits
+        payload: bytes = row[1]
+        return payload
 
     # -- writing ---------------------------------------------------------------------------------
 

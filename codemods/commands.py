@@ -95,8 +95,11 @@ def _progress() -> Callable[[int], Callable[[], None]] | None:
 
 def fix(options: FixOptions) -> int:
     """Run `fix`; return the exit code."""
+    settings = options.settings
+    if not _shows_text(options):
+        settings = replace(settings, edited_text=False)
     try:
-        outcome = collect(options.settings, progress=_progress())
+        outcome = collect(settings, progress=_progress())
     except IndexFileError as error:
         click.echo(f"celery-codemod: error: {error}", err=True)
         return EXIT_USAGE
@@ -120,6 +123,17 @@ def fix(options: FixOptions) -> int:
     # --patches exits as --write does: 1 when an error left a file out of the patches.
     return report.return_code(
         check=options.check, write=options.write or options.patches_dir is not None
+    )
+
+
+def _shows_text(options: FixOptions) -> bool:
+    """Whether the run prints or writes the new text of files (else only which calls change)."""
+    return (
+        options.write
+        or options.patches_dir is not None
+        or options.show_diff
+        or not options.check
+        or options.output_format not in ("text", "json", "github")
     )
 
 

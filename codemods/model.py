@@ -193,10 +193,15 @@ class FileResult:
     # with the encoded insertions spliced in (diffs and writes use them).
     source_bytes: bytes | None = None
     new_bytes: bytes | None = None
+    # The file changes as `changes` say, but its new text was not made (a run that shows only
+    # which calls change): nothing can print or write it.
+    text_not_made: bool = False
 
     @property
     def changed(self) -> bool:
-        return self.new_source is not None and self.new_source != self.source
+        return self.text_not_made or (
+            self.new_source is not None and self.new_source != self.source
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,10 @@ class Settings:
     cache_dir: Path | None = None
     # Scans also read what each module does with task results (`results`).
     results: bool = False
+    # The new text of each changed file is shown or written; False when only which calls
+    # change is shown (`fix --check` without a diff), so that an edit made before of the same
+    # content and plan need not be made again.
+    edited_text: bool = True
 
 
 @dataclass
@@ -518,15 +522,6 @@ def _apply(
     app_classes: AppClasses | None = None,
 ) -> FileResult:
     """Plan a file's calls; read and edit it only when something changes."""
-    from codemods.rewrite import (
-        Edited,
-        edit_planned,
-        file_result,
-        parse_error,
-        reuse_statement_edits,
-        with_bytes,
-    )
-
     assert scan.calls is not None
     display = scan.display
     try:
@@ -553,6 +548,22 @@ def _apply(
         # A cached edit is verified again, statement by statement; one that does not fit is a miss.
         key = content_digest(repr((scan.digest, plan.edits, sorted(scan.calls.callees))).encode())
         path_key = key_maker()(path)
+        if not settings.edited_text and cache is not None and cache.has_edit(path_key, key):
+            # This content with this plan was edited, verified and spliced in full before; only
+            # which calls change is shown, so the text is not made (nor shown, nor written).
+            return FileResult(
+                display, source.text, changes=plan.changes, diagnostics=plan.diagnostics,
+                text_not_made=True,
+            )  # fmt: skip
+        from codemods.rewrite import (
+            Edited,
+            edit_planned,
+            file_result,
+            parse_error,
+            reuse_statement_edits,
+            with_bytes,
+        )
+
         done = cache.edit(path_key, key) if cache is not None else None
         reused = None
         if done is not None:
@@ -565,10 +576,13 @@ def _apply(
             except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
                 return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
             edited = edit_planned(source.text, tree, plan, scan.calls)
-            if cache is not None and not edited.skipped:  # a statement left alone: not cached
-                cache.put_edit(path_key, key, StatementEdits(edited.statements))
-        result = file_result(display, source.text, plan, edited)
-        return with_bytes(result, source.data, source.encoding)
+        result = with_bytes(
+            file_result(display, source.text, plan, edited), source.data, source.encoding
+        )
+        # Only an edit made in full (no statement left alone, the bytes spliced) is cached.
+        if cache is not None and reused is None and not edited.skipped and result.changed:
+            cache.put_edit(path_key, key, StatementEdits(edited.statements))
+        return result
     except RecursionError:
         problem = "too deeply nested to analyse"
         return FileResult(
