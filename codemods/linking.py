@@ -184,7 +184,8 @@ def link(
 ) -> TaskIndex:
     linker = _Linker(facts, table, worker_defaults)
     tasks = linker.tasks()
-    return merge_tasks([*tasks, *extra], linker.diagnostics, routes=linker.routes())
+    index = merge_tasks([*tasks, *extra], linker.diagnostics, routes=linker.routes())
+    return replace(index, unindexed=linker.unindexed)
 
 
 class _Linker:
@@ -195,6 +196,7 @@ class _Linker:
         self.table = table
         self.worker_defaults = dict(worker_defaults)
         self.diagnostics: list[Diagnostic] = []
+        self.unindexed: dict[str, tuple[str, int, str]] = {}
         self.classes: dict[str, ClassFacts] = {}
         self.wrappers: dict[str, DecoratorWrapper] = {}
         # An app's settings in the order the modules (by path) and their statements make them.
@@ -232,6 +234,7 @@ class _Linker:
         return None
 
     def _report_custom_names(self, task: str, path: str, line: int, where: str) -> None:
+        self.unindexed.setdefault(task, (path, line, "custom-task-names"))
         self.diagnostics.append(
             Diagnostic(
                 path,
@@ -625,6 +628,7 @@ class _Linker:
                 "is not indexed"
             )
             code = "unresolved-app"
+        self.unindexed.setdefault(declared.function, (declared.path, declared.line, code))
         self.diagnostics.append(
             Diagnostic(declared.path, declared.line, code, Severity.INFO, message)
         )

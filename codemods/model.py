@@ -159,6 +159,9 @@ class TaskIndex:
     diagnostics: tuple[Diagnostic, ...] = ()
     # (task name or glob, queue) from literal `task_routes` settings.
     routes: tuple[tuple[str, str], ...] = ()
+    # Declared functions the index could not name or prove (custom names, unresolved decorators
+    # or apps), by function name: (path, line, the diagnostic code that says why).
+    unindexed: Mapping[str, tuple[str, int, str]] = field(default_factory=dict)
 
     def get(self, name: str) -> TaskDef | None:
         return self.tasks.get(name)

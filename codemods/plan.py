@@ -270,9 +270,7 @@ class _Planner:
             return name, {}
         task = self.index.get(name)
         if task is None:
-            hints = suggest(name, self.index.names)
-            hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
-            report("unknown-task", Severity.WARNING, f"no task named '{name}'{hint}")
+            report("unknown-task", Severity.WARNING, self._unknown(name))
             return name, {}
         if task.signature is not None:
             for problem in argument_problems(
@@ -305,6 +303,21 @@ class _Planner:
                 "return None at once)",
             )
         return name, {o: v for o, v in missing.items() if o not in site.ignored}
+
+    def _unknown(self, name: str) -> str:
+        """Why no indexed task has `name`: a declaration the index could not name, or close
+        names."""
+        unindexed = self.index.unindexed
+        found = unindexed.get(name.rpartition(".")[2]) or unindexed.get(name)
+        if found is not None:
+            path, line, code = found
+            return (
+                f"no indexed task named '{name}'; a function of that name declared at "
+                f"{path}:{line} is not indexed ({code})"
+            )
+        hints = suggest(name, self.index.names)
+        hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
+        return f"no task named '{name}'{hint}"
 
     def _missing_options(
         self, site: CallSite, task: TaskDef, report: Report

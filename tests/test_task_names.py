@@ -101,3 +101,26 @@ def test_a_celery_subclass_is_an_app_whatever_its_name(tmp_path: Path, in_dir) -
     in_dir(tmp_path)
     assert live_names(tmp_path, "proj.worker") == ["explicit.name", "proj.worker.generated"]
     assert index(Path("."))[0] == ["explicit.name", "proj.worker.generated"]
+
+
+def test_a_call_to_a_task_the_index_could_not_name_says_where_it_is(tmp_path: Path, in_dir) -> None:
+    in_dir(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "__init__.py").write_text("")
+    (proj / "tasks.py").write_text(dedent(SUBCLASS) + dedent(TASKS))
+    (proj / "producer.py").write_text(
+        'from proj.tasks import app\n\napp.send_task("generated")\napp.send_task("missing")\n'
+    )
+    result = run_cli("fix", "--format", "json", ".")
+    unknown = {
+        d["line"]: d["message"]
+        for d in json.loads(result.stdout)["diagnostics"]
+        if d["code"] == "unknown-task"
+    }
+    declared = dedent(SUBCLASS + TASKS).splitlines().index('@app.task(queue="q")') + 1
+    assert unknown == {
+        3: "no indexed task named 'generated'; a function of that name declared at "
+        f"proj/tasks.py:{declared} is not indexed (custom-task-names)",
+        4: "no task named 'missing'",
+    }
