@@ -156,8 +156,18 @@ def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome
     ]
     unindexed = [(d.path, d.line) for d in gathered.index.diagnostics if d.code in NOT_INDEXED]
     apps = list(_apps(scans, gathered.table))
-    verdicts = decide(files, gathered.index, gathered.table, apps, unindexed)
     declarations = _Declarations(scans, gathered.table)
+    bound = [
+        task.name
+        for task in gathered.index.tasks.values()
+        if any(
+            key == "shared" and value is False
+            for key, value in getattr(
+                declarations.functions.get((task.path, task.line)), "options", ()
+            )
+        )
+    ]
+    verdicts = decide(files, gathered.index, gathered.table, apps, unindexed, bound)
     typos = list(_typos(gathered, declarations))
     by_task = {v.task.name: v for v in verdicts.tasks}
     edits, notes = _plan(verdicts, declarations, typos, gathered, fix_typos)

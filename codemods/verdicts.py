@@ -145,11 +145,15 @@ def decide(
     table: SymbolTable,
     apps: Sequence[DefinedApp] = (),
     unindexed: Sequence[tuple[str, int]] = (),
+    app_bound: Iterable[str] = (),
 ) -> Verdicts:
     """Every indexed task's verdict and every app's backend verdict (a pure function).
     `unindexed`: where task declarations the index could not read are (path, line): any app
-    may own them, so every app may need its backend."""
+    may own them, so every app may need its backend. `app_bound`: the tasks declared with
+    `shared=False`; any other task is registered with every app a process makes (Celery shares
+    `@app.task` tasks as it shares `@shared_task` ones), so it counts for every app."""
     decider = _Decider(index, table, apps)
+    decider.app_bound = frozenset(app_bound)
     for path, line in unindexed:
         detail = "a task declaration the index cannot read"
         decider.app_evidence[ANY_APP].append(Evidence(path, line, NO_CALLS, False, False, detail))
@@ -182,6 +186,7 @@ class _Decider:
         self.unattributed: list[Evidence] = []
         self.queried: list[Evidence] = []  # stored results read by query
         self.pool: list[TaskDef] = []  # what a receiver of unknown origin may be
+        self.app_bound: frozenset[str] = frozenset()  # tasks declared with shared=False
         # (task name, evidence) of reads by calls that do not override ignore_result.
         self.plain_reads: list[tuple[str, Evidence]] = []
 
@@ -387,7 +392,9 @@ class _Decider:
         name = self.table.canonical(app.app)
         found: list[Evidence] = []
         for verdict in verdicts:
-            owner = self.table.canonical(verdict.task.app) if verdict.task.app else None
+            task = verdict.task
+            bound = task.app is not None and task.name in self.app_bound
+            owner = self.table.canonical(task.app) if bound and task.app else None
             if verdict.verdict in (READ_VERDICT, UNKNOWN) and owner in (None, name):
                 found.append(verdict.evidence[0])
         found += self.app_evidence.get(name, [])

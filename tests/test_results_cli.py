@@ -223,3 +223,24 @@ def test_the_attribute_goes_before_the_first_method_when_there_is_nothing_else()
         "class T(app.Task):\n    ignore_result = True\n    @property\n    def x(self):\n"
         "        return 1\n"
     )
+
+
+def test_a_task_read_through_one_app_keeps_every_app_backend(tmp_path: Path, in_dir) -> None:
+    """`@app.task` tasks are shared: Celery registers them with every app a process makes."""
+    work = tmp_path / "work"
+    (work / "a").mkdir(parents=True)
+    (work / "b").mkdir()
+    for package in ("a", "b"):
+        (work / package / "__init__.py").write_text("")
+    (work / "a" / "celery.py").write_text("from celery import Celery\napp_a = Celery('a')\n")
+    (work / "b" / "celery.py").write_text("from celery import Celery\napp_b = Celery('b')\n")
+    (work / "b" / "tasks.py").write_text(
+        "from b.celery import app_b\n\n@app_b.task\ndef f():\n    return 1\n\n"
+        "def go():\n    return f.delay().get()\n"
+    )
+    in_dir(work)
+    document = json.loads(run_cli("results", ".", "--format", "json").stdout)
+    assert {a["app"]: a["backend_needed"] for a in document["apps"]} == {
+        "a.celery.app_a": True,
+        "b.celery.app_b": True,
+    }
