@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from codemods.discovery import Stat
+from codemods.discovery import Stat, key_maker
 from codemods.model import FileScan, StatementEdits
 from codemods.serial import Codec, DecodeError, EncodeError
 
@@ -53,8 +53,16 @@ SCHEMA = (
     "used INTEGER, checksum BLOB, PRIMARY KEY (path, variant)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS edits (path BLOB PRIMARY KEY, key BLOB, payload BLOB, "
     "used INTEGER, checksum BLOB) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS plain (folder BLOB, variant BLOB, digests BLOB, used INTEGER, "
+    "checksum BLOB, PRIMARY KEY (folder, variant)) WITHOUT ROWID",
 )
-TABLES = ("files", "scans", "edits")
+TABLES = ("files", "scans", "edits", "plain")
+PATH_TABLES = ("files", "scans", "edits")
+# A `plain` row: the blob ids of a folder's files that git vouches for and that hold no hint,
+# each followed by one byte: whether the file is a package `__init__` (which an import makes
+# worth parsing).
+BLOB_ID_SIZE = 20
+INIT, MODULE = b"i", b"m"
 # A file's (module name, is_package), computed only when needed: plain files never need it.
 Modules = Callable[[], tuple[str, bool]]
 
@@ -131,6 +139,23 @@ def _variant(module: str, is_package: bool, max_size: int) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def _is_init(path: str) -> bool:
+    return path == "__init__.py" or path.endswith("/__init__.py")
+
+
+def _folder_key(folder: str) -> bytes:
+    return os.fsencode(folder.rstrip(os.sep) + os.sep)
+
+
+def _ancestors(start: bytes) -> list[bytes]:
+    """The folder keys above a folder key (`/a/b/` -> `/a/`, `/`)."""
+    found = []
+    while start.count(b"/") > 1:
+        start = start[: start.rstrip(b"/").rfind(b"/") + 1]
+        found.append(start)
+    return found
+
+
 @dataclass
 class _FileRow:
     size: int
@@ -164,12 +189,22 @@ class Cache:
         self._scans: dict[bytes, dict[bytes, tuple[bytes, bytes, int, bytes]]] = {}
         self._loaded: list[tuple[bytes, bytes]] = []  # (start, end) of the path ranges loaded
         self._seen: set[bytes] = set()
+        self._read_alone: set[bytes] = set()  # scans rows of files outside the folders loaded
         self._used_scans: dict[bytes, set[bytes]] = {}
         self._put_files: dict[bytes, tuple[object, ...]] = {}
         self._put_scans: list[tuple[object, ...]] = []
         self._put_edits: list[tuple[object, ...]] = []
         self._touched: set[tuple[str, bytes, bytes | None]] = set()
         self._broken = False
+        # Blob ids of plain files (module files, package `__init__` files), from the `plain`
+        # rows of the folders listed, those above and those below them.
+        self._plain: tuple[set[bytes], set[bytes]] = (set(), set())
+        self._plain_variant = b""
+        self._plain_rows: dict[bytes, tuple[set[bytes], set[bytes]]] = {}  # of folders listed
+        self._plain_used: set[bytes] = set()  # rows to mark used today
+        self._plain_seen: list[tuple[str, bytes, bool]] = []  # (path, blob id, is an __init__)
+        self._plain_keys: list[tuple[bytes, bytes, bool]] = []  # (key, ...) of new plain files
+        self._plain_hits: tuple[set[bytes], set[bytes]] = (set(), set())
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -210,16 +245,62 @@ class Cache:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def load(self, folders: Sequence[str]) -> None:
-        """Read the rows of every file under these (resolved) folders: one range query each."""
+    def load(self, folders: Sequence[str], max_size: int) -> None:
+        """Read the rows of every file under these (resolved) folders: one range query each,
+        and the plain blob ids of these folders, of those above and of those below them."""
+        self._plain_variant = b"%d" % max_size
         for folder in _outermost(folders):
-            start = os.fsencode(folder.rstrip(os.sep) + os.sep)
+            start = _folder_key(folder)
             end = start[:-1] + bytes([start[-1] + 1])
             if self._in_loaded(start):
                 continue  # read already (a second pass over the same files)
             self._loaded.append((start, end))
             self._read_files("path >= ? AND path < ?", (start, end))
             self._read_scans("path >= ? AND path < ?", (start, end))
+            self._read_plain(start, end)
+
+    def _read_plain(self, start: bytes, end: bytes) -> None:
+        if self._broken:
+            return
+        above = _ancestors(start)
+        marks = ", ".join("?" * len(above)) or "NULL"
+        try:
+            rows = self._db.execute(
+                "SELECT folder, digests, used, checksum FROM plain WHERE variant = ? AND "
+                f"((folder >= ? AND folder < ?) OR folder IN ({marks}))",
+                (self._plain_variant, start, end, *above),
+            ).fetchall()
+        except sqlite3.Error as error:
+            self._give_up(error)
+            return
+        for folder, digests, used, checksum in rows:
+            if [type(v) for v in (folder, digests, used, checksum)] != [bytes, bytes, int, bytes]:
+                continue  # damaged
+            if checksum != _checksum(folder, self._plain_variant, digests):
+                continue
+            step = BLOB_ID_SIZE + 1
+            modules: set[bytes] = set()
+            inits: set[bytes] = set()
+            for at in range(0, len(digests) - step + 1, step):
+                (inits if digests[at + BLOB_ID_SIZE : at + step] == INIT else modules).add(
+                    digests[at : at + BLOB_ID_SIZE]
+                )
+            self._plain[0].update(modules)
+            self._plain[1].update(inits)
+            if folder == start:
+                self._plain_rows[folder] = (modules, inits)
+            if used < self.today:
+                self._plain_used.add(folder)
+
+    def plain(self, path: str, digest: bytes) -> bool:
+        """Whether a file git vouches for (`digest` is its blob id) holds no hint: such a file
+        needs no row of its own."""
+        init = _is_init(path)
+        if digest not in self._plain[init]:
+            return False
+        self._plain_hits[init].add(digest)
+        self._plain_seen.append((path, digest, init))
+        return True
 
     def _give_up(self, error: Exception) -> None:
         """A database that cannot be read is not used for the rest of the run (nor written)."""
@@ -266,7 +347,8 @@ class Cache:
             arguments,
         )
         for path, variant, digest, payload, used, checksum in rows:
-            if [type(v) for v in (digest, payload, used, checksum)] != [bytes, bytes, int, bytes]:
+            kinds = [type(v) for v in (path, variant, digest, payload, used, checksum)]
+            if kinds != [bytes, bytes, bytes, bytes, int, bytes]:
                 continue  # damaged
             self._scans.setdefault(path, {})[variant] = (digest, payload, used, checksum)
 
@@ -288,22 +370,44 @@ class Cache:
         return None if racy or suspicious else row.digest
 
     def scan(
-        self, key: bytes, display: str, digest: bytes, module: Modules, max_size: int
+        self,
+        key: bytes,
+        display: str,
+        digest: bytes,
+        module: Modules,
+        max_size: int,
+        *,
+        vouched: bool = False,
+        any_name: bool = False,
     ) -> FileScan | None:
-        """The cached scan of the content `digest` at this path, or None."""
-        row = self._row(key)
-        if row is None or row.digest != digest or not row.valid(key):
-            return None
-        if row.used < self.today:
-            self._touched.add(("files", key, None))
-        if row.plain and row.size <= max_size:
-            return FileScan(display, digest=digest)
-        name, is_package = module()
-        variant = _variant(name, is_package, max_size)
+        """The cached scan of the content `digest` at this path, or None. A file git vouches
+        for has no files row: its digest is the blob id. With `any_name`, a scan made under
+        another module name may be returned (the caller checks the name)."""
+        if vouched:
+            if not self._in_loaded(key) and key not in self._read_alone:
+                self._read_scans("path = ?", (key,))
+            self._read_alone.add(key)
+        else:
+            row = self._row(key)
+            if row is None or row.digest != digest or not row.valid(key):
+                return None
+            if row.used < self.today:
+                self._touched.add(("files", key, None))
+            if row.plain and row.size <= max_size:
+                return FileScan(display, digest=digest)
+        variants = self._scans.get(key, {})
+        if any_name and len(variants) == 1:
+            ((variant, stored),) = variants.items()
+            if not variant.endswith(b"\0%d\0%d" % (_is_init(display), max_size)):
+                return None
+        else:
+            name, is_package = module()
+            variant = _variant(name, is_package, max_size)
+            found = variants.get(variant)
+            if found is None:
+                return None
+            stored = found
         self._used_scans.setdefault(key, set()).add(variant)
-        stored = self._scans.get(key, {}).get(variant)
-        if stored is None:
-            return None
         stored_digest, payload, used, checksum = stored
         if stored_digest != digest or checksum != _checksum(key, variant, digest, payload):
             return None
@@ -358,20 +462,26 @@ class Cache:
     # -- writing ---------------------------------------------------------------------------------
 
     def put_scan(
-        self, key: bytes, stat: Stat, scan: FileScan, module: Modules, max_size: int
+        self, key: bytes, stat: Stat | None, scan: FileScan, module: Modules, max_size: int
     ) -> None:
-        """Remember a scan; `stat` was taken before the file was read."""
+        """Remember a scan; `stat` was taken before the file was read, None for a file git
+        vouches for (its blob id is the digest of what was scanned)."""
         if not scan.digest:
             return  # the file could not be read: nothing to remember
-        size, mtime_ns, ctime_ns, inode = stat
         # Not parsed (no hint): nothing but the digest, whatever the module's name.
         plain = scan == FileScan(scan.display, digest=scan.digest)
-        self._put_files[key] = (
-            key, size, mtime_ns, ctime_ns, inode, time.time_ns(), scan.digest, int(plain),
-            self.today, _file_checksum(key, scan.digest, int(plain), size),
-        )  # fmt: skip
-        if plain:
-            return
+        if stat is None:
+            if plain:
+                self._plain_keys.append((key, scan.digest, _is_init(scan.display)))
+                return
+        else:
+            size, mtime_ns, ctime_ns, inode = stat
+            self._put_files[key] = (
+                key, size, mtime_ns, ctime_ns, inode, time.time_ns(), scan.digest, int(plain),
+                self.today, _file_checksum(key, scan.digest, int(plain), size),
+            )  # fmt: skip
+            if plain:
+                return
         name, is_package = module()
         variant = _variant(name, is_package, max_size)
         self._used_scans.setdefault(key, set()).add(variant)
@@ -397,28 +507,69 @@ class Cache:
         """Write what this run learnt and drop rows of files gone from the folders listed (every
         file of the run was looked up). A cache that cannot be written only slows the next run."""
         gone = [k for k in self._files if k not in self._seen and self._in_loaded(k)]
+        # A file git vouches for has no files row (and one that holds no hint, no scans row).
+        gone_scans = [k for k in self._scans if k not in self._used_scans and self._in_loaded(k)]
         stale = [
             (k, v)
             for k, variants in self._scans.items()
             for v in variants
             if k in self._used_scans and v not in self._used_scans[k]
         ]
-        gone_scans = [k for k in self._scans if k not in self._files and self._in_loaded(k)]
+        plain = self._plain_changes()
         work = gone or stale or gone_scans or self._put_files or self._put_scans or self._put_edits
         try:
-            if (work or self._touched) and not self._broken:
+            if (work or plain or self._touched or self._plain_used) and not self._broken:
                 with self._db:
                     self._db.execute("BEGIN")
-                    self._write(gone + gone_scans, stale)
+                    self._write(gone + gone_scans, stale, plain)
         except (sqlite3.Error, OverflowError) as error:
             print(f"celery-codemod: cache not saved ({self.path}: {error})", file=sys.stderr)
         finally:
             self.close()
 
-    def _write(self, gone: list[bytes], stale: list[tuple[bytes, bytes]]) -> None:
+    def _plain_changes(self) -> dict[bytes, bytes]:
+        """The `plain` rows of the folders listed, where they differ from what was read."""
+        if len(self._loaded) == 1 and not self._plain_keys:
+            row = self._plain_rows.get(self._loaded[0][0])
+            if row is not None and row == self._plain_hits:
+                return {}  # the usual warm run: every plain file found in its folder's row
+        if not self._plain_keys and not self._plain_seen and not self._plain_rows:
+            return {}
+        to_key = key_maker()
+        entries = [(to_key(path), digest, init) for path, digest, init in self._plain_seen]
+        entries += self._plain_keys
+        changed = {}
+        for start, end in self._loaded:
+            found = sorted({d + (INIT if i else MODULE) for k, d, i in entries if start <= k < end})
+            row = (
+                {e[:BLOB_ID_SIZE] for e in found if e[BLOB_ID_SIZE:] == MODULE},
+                {e[:BLOB_ID_SIZE] for e in found if e[BLOB_ID_SIZE:] == INIT},
+            )
+            if found and self._plain_rows.get(start) != row:
+                changed[start] = b"".join(e for e in found if len(e) == BLOB_ID_SIZE + 1)
+            elif not found and start in self._plain_rows:
+                changed[start] = b""
+        return changed
+
+    def _write(
+        self, gone: list[bytes], stale: list[tuple[bytes, bytes]], plain: dict[bytes, bytes]
+    ) -> None:
         db = self._db
-        for table in TABLES:
+        for table in PATH_TABLES:
             db.executemany(f"DELETE FROM {table} WHERE path = ?", [(k,) for k in gone])
+        size = self._plain_variant
+        for folder, digests in plain.items():
+            if digests:
+                db.execute(
+                    "INSERT OR REPLACE INTO plain VALUES (?, ?, ?, ?, ?)",
+                    (folder, size, digests, self.today, _checksum(folder, size, digests)),
+                )
+            else:
+                db.execute("DELETE FROM plain WHERE folder = ? AND variant = ?", (folder, size))
+        db.executemany(
+            "UPDATE plain SET used = ? WHERE folder = ? AND variant = ?",
+            [(self.today, folder, size) for folder in self._plain_used if folder not in plain],
+        )
         db.executemany("DELETE FROM scans WHERE path = ? AND variant = ?", stale)
         if self._put_files:
             db.executemany(

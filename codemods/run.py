@@ -118,11 +118,16 @@ def _scan_all(
     namers: dict[str, Callable[[], tuple[str, bool]]] = {}
     keys: dict[str, bytes] = {}
     digests_found: dict[str, bytes] = {}
+    digests: dict[str, bytes] = {}
     if cache is not None:
         digests = {k: v for d in found for k, v in d.digests.items()}
         stats = {k: v for d in found for k, v in d.stats.items()}
-        cache.load([folder for d in found for folder in d.folders])
+        max_size = settings.max_file_size
+        cache.load([folder for d in found for folder in d.folders], max_size)
         to_key = key_maker()
+        # Before the layout is known, a cached scan made under another module name is taken:
+        # the caller scans again each file whose final name differs.
+        any_name = predict is not None
         # Decoding builds many small records, none of them cyclic: the cyclic collector would
         # only walk them again and again (a third of the decoding time, and as much later).
         # They are kept out of its way; acyclic objects are still freed when unused.
@@ -130,9 +135,14 @@ def _scan_all(
         gc.disable()
         try:
             for path in paths:
+                digest = digests.get(path)
+                if digest is not None and cache.plain(path, digest):
+                    scans[path] = FileScan(path, digest=digest)  # git vouches; no hint in it
+                    tick()
+                    continue
                 key = keys[path] = to_key(path)
                 namers[path] = _namer(path, names)
-                digest = digests.get(path)
+                vouched = digest is not None
                 if digest is None:
                     stat = stats.get(path) or _stat(path)
                     digest = cache.digest(key, stat) if stat is not None else None
@@ -141,7 +151,10 @@ def _scan_all(
                 hit = None
                 if digest is not None:
                     digests_found[path] = digest
-                    hit = cache.scan(key, path, digest, namers[path], settings.max_file_size)
+                    hit = cache.scan(
+                        key, path, digest, namers[path], max_size, vouched=vouched,
+                        any_name=any_name,
+                    )  # fmt: skip
                 if hit is not None and settings.results and hit.facts and hit.results is None:
                     hit = None  # scanned by `fix`: what it does with results is not in it
                 if hit is None:
@@ -166,17 +179,21 @@ def _scan_all(
                 digest = digests_found.get(path)
                 hit = None
                 if digest is not None:
-                    hit = cache.scan(keys[path], path, digest, namers[path], settings.max_file_size)
+                    hit = cache.scan(
+                        keys[path], path, digest, namers[path], settings.max_file_size,
+                        vouched=path in digests,
+                    )  # fmt: skip
                 if hit is None:
                     misses.append(path)
                 else:
                     scans[path] = hit
                     tick()
-    before = {path: _stat(path) for path in misses} if cache is not None else {}
+    # A file git vouches for needs no stat: the digest of what is read is the key.
+    before = {p: _stat(p) for p in misses if p not in digests} if cache is not None else {}
     for path, scan in _scan_files(misses, settings, tick, names):
         scans[path] = scan
         stat = before.get(path)
-        if cache is not None and stat is not None:
+        if cache is not None and (stat is not None or path in digests):
             cache.put_scan(keys[path], stat, scan, namers[path], settings.max_file_size)
     return scans
 

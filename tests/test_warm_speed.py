@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, git, init_repo, run_cli
 from tests.test_cache_format import _poison
 
 
@@ -58,3 +60,80 @@ def test_a_forged_edit_row_changes_no_diff_and_no_check(demo: Path, private_cach
     diff = run_cli("fix", "--check", "--diff")
     assert (diff.exit_code, diff.stdout_bytes) == (cold.exit_code, cold.stdout_bytes)
     assert b"QUEUE" not in diff.stdout_bytes
+
+
+# -- files git vouches for ------------------------------------------------------------------------
+
+
+def _info() -> dict[str, int]:
+    rows: dict[str, int] = json.loads(run_cli("cache", "info", "--format", "json").stdout)["rows"]
+    return rows
+
+
+def _json(*args: str) -> tuple[int, bytes]:
+    result = run_cli("fix", "--check", "--format", "json", *args)
+    return result.exit_code, result.stdout_bytes
+
+
+def test_files_git_vouches_for_need_no_row_of_their_own(tmp_path: Path, in_dir) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "demo", repo, ignore=shutil.ignore_patterns("expected.*"))
+    for i in range(30):
+        (repo / "producers" / f"plain{i}.py").write_text(f"def f():\n    return {i}\n")
+    init_repo(in_dir(repo))
+    cold = _json("--no-cache")
+    assert _json() == cold
+    assert _json() == cold
+    rows = _info()
+    assert rows["files"] == 0, "git's index gives every digest"
+    assert rows["plain"] == 1, "one row holds the files without a hint"
+    assert rows["scans"] < 20
+    # A call added to a file without a hint is seen, staged or not, committed or not.
+    extra = repo / "producers" / "plain3.py"
+    extra.write_text('from proj.celery import app\napp.send_task("proj.billing.charge")\n')
+    changed = _json("--no-cache")
+    assert changed != cold
+    assert _json() == changed
+    git(repo, "commit", "-qam", "a call")
+    assert _json() == changed
+    assert _json() == changed
+
+
+def test_a_package_init_is_not_taken_for_a_module_of_the_same_content(
+    tmp_path: Path, in_dir
+) -> None:
+    """An `__init__` that imports is parsed (it may re-export an app); a module file with the
+    same bytes holds no hint."""
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    reexport = "from .core import app as application\n"
+    (repo / "svc" / "__init__.py").write_text(reexport)
+    (repo / "svc" / "other.py").write_text(reexport)
+    (repo / "svc" / "core.py").write_text('from celery import Celery\napp = Celery("svc")\n')
+    (repo / "svc" / "jobs.py").write_text(
+        'from svc import application\n\n@application.task(queue="q")\ndef run():\n    pass\n'
+    )
+    (repo / "call.py").write_text('from svc.core import app\napp.send_task("svc.jobs.run")\n')
+    init_repo(in_dir(repo))
+    cold = _json("--no-cache")
+    assert b'"queue": "q"' in cold[1]
+    assert _json() == cold
+    assert _json() == cold
+
+
+def test_a_damaged_plain_row_only_costs_speed(tmp_path: Path, in_dir, private_cache) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "demo", repo, ignore=shutil.ignore_patterns("expected.*"))
+    for i in range(3):
+        (repo / "producers" / f"plain{i}.py").write_text(f"X = {i}\n")
+    init_repo(in_dir(repo))
+    cold = _json("--no-cache")
+    _json()
+    (database,) = private_cache.glob("cache-*.sqlite")
+    db = sqlite3.connect(database)
+    ((digests,),) = db.execute("SELECT digests FROM plain").fetchall()
+    db.execute("UPDATE plain SET digests = ?", (digests[:-7] + b"\xff" * 7,))
+    db.commit()
+    db.close()
+    assert _json() == cold
+    assert _json() == cold
