@@ -269,10 +269,11 @@ class _Decider:
                 self.outside_tests[task.name] += 1
             if not overrides:
                 self.plain_reads.extend((task.name, e) for e in evidence if e.reads)
-        if start.how == "send_task" and any(e.reads or e.unsure for e in evidence):
-            # The result is kept by the backend of the app the call goes through.
-            first = next(e for e in evidence if e.reads or e.unsure)
-            self.app_evidence[self._receiver_app(start)].append(first)
+        reading = [e for e in evidence if e.reads or e.unsure]
+        if reading and (start.how == "send_task" or not tasks):
+            # The result is kept by the backend of the app the call goes through: the receiver's
+            # for send_task; for a task the trees do not declare, whichever app it belongs to.
+            self.app_evidence[self._receiver_app(start)].append(reading[0])
 
     def _tasks_of(self, start: TaskStart) -> list[TaskDef] | None:
         """The tasks a start may start: [] when it starts none of the indexed tasks (another

@@ -244,3 +244,18 @@ def test_a_task_read_through_one_app_keeps_every_app_backend(tmp_path: Path, in_
         "a.celery.app_a": True,
         "b.celery.app_b": True,
     }
+
+
+def test_a_read_of_a_task_declared_elsewhere_keeps_the_backend(tmp_path: Path, in_dir) -> None:
+    work = tmp_path / "work"
+    (work / "shop").mkdir(parents=True)
+    (work / "shop" / "__init__.py").write_text("")
+    (work / "shop" / "celery.py").write_text("from celery import Celery\napp = Celery('shop')\n")
+    (work / "shop" / "views.py").write_text(
+        "from worker.tasks import fulfil\n\ndef checkout():\n    return fulfil.delay().get()\n"
+    )
+    in_dir(work)
+    document = json.loads(run_cli("results", ".", "--format", "json").stdout)
+    (app,) = document["apps"]
+    assert app["backend_needed"] is True
+    assert app["evidence"][0]["path"] == "shop/views.py"
