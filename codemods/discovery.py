@@ -176,19 +176,37 @@ class _Collector:
         return found
 
     def _walk(self, real: str, prefix: str) -> None:
-        for root, dirs, files in os.walk(real):
-            dirs[:] = sorted(
-                d
-                for d in dirs
-                if d not in SKIP_DIRS
-                and not d.endswith(".egg-info")
-                and not os.path.exists(os.path.join(root, d, "pyvenv.cfg"))
-            )
-            below = os.path.relpath(root, real)
-            inner = prefix if below == "." else prefix + below.replace(os.sep, "/") + "/"
-            for name in files:
-                if name.endswith(".py"):
-                    self.take(inner + name, _stat(os.path.join(root, name)))
+        """The `.py` files under `real`, folder by folder in name order, as `os.walk` lists them
+        (symbolic links to folders are not followed). A stack, not recursion: a tree may nest
+        deeper than Python's stack."""
+        stack = [(real, prefix)]
+        while stack:
+            folder, inner = stack.pop()
+            try:
+                with os.scandir(folder) as listing:
+                    entries = list(listing)
+            except OSError:
+                continue
+            below = []
+            for entry in entries:
+                name = entry.name
+                try:
+                    is_dir = entry.is_dir()
+                    linked = is_dir and entry.is_symlink()
+                except OSError:
+                    is_dir = linked = False
+                if not is_dir:
+                    if name.endswith(".py"):
+                        self.take(inner + name, _stat(entry.path))
+                elif not (
+                    linked
+                    or name in SKIP_DIRS
+                    or name.endswith(".egg-info")
+                    or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+                ):
+                    below.append(name)
+            for name in sorted(below, reverse=True):
+                stack.append((os.path.join(folder, name), inner + name + "/"))
 
     def named_file(self, text: str) -> None:
         """A file named explicitly: always processed (a missing one is reported later)."""
