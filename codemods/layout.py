@@ -146,6 +146,8 @@ def _landings(files: Iterable[str], wanted: set[str]) -> dict[str, dict[str, str
     heads = {name.partition(".")[0] for name in wanted}
     for path in files:
         parts = path.split(os.sep)
+        if heads.isdisjoint(parts):
+            continue  # no folder of it is named after an imported name's first part
         name = parts.pop()
         if name != "__init__.py":
             parts.append(name.removesuffix(".py"))
@@ -210,10 +212,14 @@ def marker_roots(files: Iterable[str], bounds: Iterable[str]) -> dict[str, str]:
     bounds = tuple(bounds)
     folders: set[str] = set()
     roots: dict[str, str] = {}
+    parents = set()
     for path in files:
-        folder = os.path.dirname(path)
-        if os.path.basename(path) == "manage.py":
+        folder, _, name = path.rpartition(os.sep)
+        folder = folder or os.sep
+        parents.add(folder)
+        if name == "manage.py":
             roots.setdefault(folder, "manage.py")
+    for folder in parents:
         while folder not in folders and any(folder == b or _under(folder, b) for b in bounds):
             folders.add(folder)
             folder = os.path.dirname(folder)

@@ -36,7 +36,12 @@ class ModuleNamer:
         *,
         tops: Collection[str] = (),
         roots: Collection[str] = (),
+        physical: bool = False,
     ) -> None:
+        """`physical`: the paths named are relative to the current folder (or absolute) and no
+        folder in them is a symbolic link, as discovery lists them (git never lists a path
+        through a link, nor does the walk follow one), so resolving them needs no lstat."""
+        self._physical = os.getcwd() if physical else None
         resolved = {os.path.realpath(r) for r in source_roots}
         self._source_roots = sorted(resolved, key=lambda r: -r.count(os.sep))
         self._tops = frozenset(tops)
@@ -72,6 +77,9 @@ class ModuleNamer:
         """One lstat per folder (is it a link?) instead of one per part of its path."""
         real = self._real.get(folder)
         if real is not None:
+            return real
+        if self._physical is not None:
+            real = self._real[folder] = os.path.normpath(os.path.join(self._physical, folder))
             return real
         chain: list[str] = []
         current = os.path.abspath(folder)

@@ -383,7 +383,7 @@ def _infer_layout(
     layout = infer_layout(real, imports, marker_roots(real, bounds))
     if not layout:
         return names, {}
-    return ModuleNamer(tops=layout.tops, roots=layout.roots), layout.reasons
+    return ModuleNamer(tops=layout.tops, roots=layout.roots, physical=True), layout.reasons
 
 
 def _named_as(scan: FileScan, path: str, names: ModuleNamer) -> bool:
@@ -499,7 +499,7 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
         from codemods.cache import open_cache
 
         cache = open_cache(settings.cache_dir)
-    names = ModuleNamer(settings.source_roots)
+    names = ModuleNamer(settings.source_roots, physical=True)
     files = sorted(targets | indexed)
     reasons: Mapping[str, str] = {}
     if settings.source_roots:
@@ -513,7 +513,7 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
 
         scans = _scan_all(files, settings, progress, listings, cache, names, predict)
         names, reasons = _infer_layout(files, _parsed_imports(scans), settings, names)
-        renamed = [p for p in files if not _named_as(scans[p], p, names)]
+        renamed = sorted(p for p, scan in scans.items() if not _named_as(scan, p, names))
         scans.update(_scan_all(renamed, settings, None, listings, cache, names))
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
