@@ -53,6 +53,7 @@ RULE_DESCRIPTIONS: Mapping[str, str] = {
     "unsafe-rewrite": "The rewrite did not verify; the file was left alone.",
     "unresolved-app": "A task decorator's app cannot be proved a Celery app.",
     "unresolved-decorator": "A project decorator applies a task decorator in an unfollowed way.",
+    "test-file": "Task calls in a test file are left alone.",
     "custom-task-names": "The app names tasks itself (gen_task_name): the name cannot be known.",
     "not-celery-send-task": "A project's own send_task method, not Celery's: left alone.",
     "incomplete-index": "The run could check little: most tasks or calls could not be matched.",

@@ -30,7 +30,7 @@ DIAGNOSTIC_CODES = (
     "routed-by-config", "unsafe-rewrite", "unresolved-app", "unresolved-decorator", "read-error",
     "write-error", "internal-error", "file-too-large", "symlink", "fstring-call",
     "invalid-codeowners", "ambiguous-binding", "custom-task-names", "not-celery-send-task",
-    "incomplete-index",
+    "incomplete-index", "test-file",
 )  # fmt: skip
 
 # Celery's own tasks; a call to one of these is never an unknown task.

@@ -181,13 +181,15 @@ def plan_calls(
     project's classes (to tell a project's own `send_task` method from Celery's)."""
     planner = _Planner(index, symbols or SymbolTable(), ordered_options(options), path)
     planner.app_classes = app_classes
-    in_tests = is_test_path(path)
     edits: list[Edit] = []
     changes: list[Change] = []
     diagnostics: list[Diagnostic] = []
+    sites = [site for site in sites if not site.ignore_all]
+    if sites and is_test_path(path):
+        return Plan((), (), (_left_in_tests(path, sites),))
     for site in sites:
-        if site.ignore_all or (site.kind == "beat" and (site.compared or in_tests)):
-            continue  # a test's expected entry, not a schedule
+        if site.kind == "beat" and site.compared:
+            continue  # an expected entry, not a schedule
         found: list[Diagnostic] = []
         task, added = planner.plan(site, found)
         diagnostics.extend(d for d in found if d.code not in site.ignored)
@@ -196,6 +198,17 @@ def plan_calls(
             edits.append(Edit(space, site.ordinal, site.line, site.target, added))
             changes.append(Change(path, site.line, task, added))
     return Plan(tuple(edits), tuple(changes), tuple(diagnostics))
+
+
+def _left_in_tests(path: str, sites: Sequence[CallSite]) -> Diagnostic:
+    return Diagnostic(
+        path,
+        min(site.line for site in sites),
+        "test-file",
+        Severity.INFO,
+        f"{len(sites)} task call(s) or beat entries in a test file are left alone: tests mock "
+        "send_task and assert its arguments, and their entries are expectations",
+    )
 
 
 def is_test_path(path: str) -> bool:
