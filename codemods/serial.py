@@ -505,9 +505,35 @@ def _record_decoder(kind: type, fields: list[tuple[str, Any, _Node]]) -> Decoder
             ]
         else:
             lines.append(f"    {value} = n{i}.decode({value}, state)")
-    lines.append(f"    return kind({', '.join(f'v{i}' for i in range(len(fields)))})")
+    setters = _slot_setters(kind, [name for name, _, _ in fields])
+    if setters is None:
+        lines.append(f"    return kind({', '.join(f'v{i}' for i in range(len(fields)))})")
+    else:  # what the dataclass's __init__ does, without a call per field by name
+        namespace["new"] = object.__new__
+        lines.append("    record = new(kind)")
+        for i, setter in enumerate(setters):
+            namespace[f"s{i}"] = setter
+            lines.append(f"    s{i}(record, v{i})")
+        lines.append("    return record")
     exec("\n".join(lines), namespace)
     return typing.cast(Decoder, namespace["decode"])
+
+
+def _slot_setters(kind: type, names: list[str]) -> list[Callable[[Any, Any], None]] | None:
+    """The slots' own setters, when the record is a dataclass whose generated __init__ only
+    assigns every field to its slot (no __post_init__, no other fields); else None."""
+    params = getattr(kind, "__dataclass_params__", None)
+    if params is None or not params.init or hasattr(kind, "__post_init__"):
+        return None
+    if [f.name for f in dataclasses.fields(kind)] != names:
+        return None
+    setters = []
+    for name in names:
+        slot = kind.__dict__.get(name)
+        if type(slot) is not types.MemberDescriptorType:
+            return None
+        setters.append(slot.__set__)
+    return setters
 
 
 def _holds_own_path(name: str, hint: Any) -> bool:
