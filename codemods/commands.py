@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from codemods.diff import file_diff
 from codemods.files import display_path, read_source, write_result
 from codemods.indexfile import IndexFileError
 from codemods.model import Diagnostic, FileResult, Severity
@@ -369,6 +368,8 @@ def print_text(report: Report, *, check: bool, write: bool, show_diff: bool) -> 
     named = diff_paths([r.path for r in report.changed]) if show_diff else {}
     for result in report.changed:
         if show_diff:
+            from codemods.diff import file_diff
+
             diff = file_diff(result, named[result.path])
             click.echo(_styled_diff(diff, color), nl=False, color=color)
         if check:

@@ -11,14 +11,8 @@ import math
 import re
 import sys
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 from codemods.model import DIAGNOSTIC_CODES, OptionValue
 
@@ -50,6 +44,8 @@ def parse_size(text: object) -> int | None:
         match = SIZE.match(str(text))
         if match is None:
             return None
+        from decimal import Decimal
+
         size = int(Decimal(match.group(1)) * SIZE_UNITS[(match.group(2) or "b").lower()])
     else:
         return None
@@ -138,6 +134,10 @@ def load_config(start: Path | None = None) -> FileConfig:
     path = find_pyproject((start or Path.cwd()).resolve())
     if path is None:
         return FileConfig()
+    if sys.version_info >= (3, 11):  # only when there is a file to read
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:

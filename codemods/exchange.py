@@ -6,12 +6,14 @@ moment exists where either name is missing or where a file put at `b` meanwhile 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
 import sys
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
@@ -27,6 +29,9 @@ class ExchangeUnsupported(Exception):
 def _renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # only when writing: a check does not pay for it
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         function = libc.renameat2
@@ -51,6 +56,8 @@ def exchange(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> N
     status = function(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
     if status == 0:
         return
+    import ctypes
+
     error = ctypes.get_errno()
     if error in UNSUPPORTED:
         raise ExchangeUnsupported(os.strerror(error))

@@ -6,9 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import secrets
 import stat
-import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +161,8 @@ def _check_writable(path: Path, info: os.stat_result) -> None:
 
 def _temporary_copy(path: Path, data: bytes, info: os.stat_result, force: bool) -> Path:
     """A new file beside `path` holding `data`, with its owner, group and mode, synced."""
+    import tempfile  # only when writing: a check does not pay for it
+
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temp = Path(name)
     try:
@@ -250,6 +250,8 @@ def _replace_keeping_a_link(path: Path, temp: Path, source: SourceFile) -> None:
 
 
 def _link_beside(path: Path) -> Path | None:
+    import secrets
+
     for _ in range(100):
         backup = path.with_name(f".{path.name}.{secrets.token_hex(4)}.orig")
         try:

@@ -43,6 +43,10 @@ def test_a_warm_check_without_a_diff_makes_no_edit_again(demo: Path) -> None:
     warm, warm_shown = imported(demo, "--check")
     assert warm_shown == cold_shown
     assert "codemods.verify" not in warm, "no edit was made or verified again"
+    unused = {"tempfile", "ctypes", "tomllib", "decimal", "codemods.diff"}
+    assert not unused & warm, (
+        f"{unused & warm}: what only writing, diffs or a configuration need is not imported"
+    )
     with_diff, _ = imported(demo, "--check", "--diff")
     assert "codemods.verify" in with_diff, "a diff is made of verified text"
 
