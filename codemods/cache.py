@@ -30,7 +30,7 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -202,9 +202,9 @@ class Cache:
         self._plain_variant = b""
         self._plain_rows: dict[bytes, tuple[set[bytes], set[bytes]]] = {}  # of folders listed
         self._plain_used: set[bytes] = set()  # rows to mark used today
-        self._plain_seen: list[tuple[str, bytes, bool]] = []  # (path, blob id, is an __init__)
+        # The plain files found in those rows: their paths, and the blob id of each path.
+        self._plain_found: list[tuple[Sequence[str], Mapping[str, bytes]]] = []
         self._plain_keys: list[tuple[bytes, bytes, bool]] = []  # (key, ...) of new plain files
-        self._plain_hits: tuple[set[bytes], set[bytes]] = (set(), set())
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -292,15 +292,17 @@ class Cache:
             if used < self.today:
                 self._plain_used.add(folder)
 
-    def plain(self, path: str, digest: bytes) -> bool:
-        """Whether a file git vouches for (`digest` is its blob id) holds no hint: such a file
-        needs no row of its own."""
-        init = _is_init(path)
-        if digest not in self._plain[init]:
-            return False
-        self._plain_hits[init].add(digest)
-        self._plain_seen.append((path, digest, init))
-        return True
+    def plain_blobs(self) -> tuple[set[bytes], set[bytes]]:
+        """The blob ids of module files and of package `__init__` files known to hold no hint:
+        a file git vouches for whose blob id is among them needs no row of its own."""
+        return self._plain
+
+    def found_plain(self, paths: Sequence[str], blob_ids: Mapping[str, bytes]) -> None:
+        """These files (with these blob ids) were taken as plain from `plain_blobs()`."""
+        self._plain_found.append((paths, blob_ids))
+
+    def _plain_seen(self) -> list[tuple[str, bytes, bool]]:
+        return [(p, ids[p], _is_init(p)) for paths, ids in self._plain_found for p in paths]
 
     def _give_up(self, error: Exception) -> None:
         """A database that cannot be read is not used for the rest of the run (nor written)."""
@@ -531,12 +533,17 @@ class Cache:
         """The `plain` rows of the folders listed, where they differ from what was read."""
         if len(self._loaded) == 1 and not self._plain_keys:
             row = self._plain_rows.get(self._loaded[0][0])
-            if row is not None and row == self._plain_hits:
+            hits: tuple[set[bytes], set[bytes]] = (set(), set())
+            for paths, ids in self._plain_found:
+                for path in paths:
+                    hits[path[-12:] == "/__init__.py" or path == "__init__.py"].add(ids[path])
+            if row is not None and row == hits:
                 return {}  # the usual warm run: every plain file found in its folder's row
-        if not self._plain_keys and not self._plain_seen and not self._plain_rows:
+        seen = self._plain_seen()
+        if not self._plain_keys and not seen and not self._plain_rows:
             return {}
         to_key = key_maker()
-        entries = [(to_key(path), digest, init) for path, digest, init in self._plain_seen]
+        entries = [(to_key(path), digest, init) for path, digest, init in seen]
         entries += self._plain_keys
         changed = {}
         for start, end in self._loaded:

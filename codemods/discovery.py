@@ -42,13 +42,27 @@ GITLINK_MODE = "160000"
 
 def _git(arguments: Sequence[str], cwd: str | Path) -> str | None:
     """What a git command prints, or None outside a work tree or without git."""
+    return _git_output(_git_start(arguments, cwd))
+
+
+def _git_start(arguments: Sequence[str], cwd: str | Path) -> subprocess.Popen[bytes] | None:
+    """A git command started (so that several run at once), or None without git."""
     try:
-        completed = subprocess.run(["git", *arguments], cwd=cwd, capture_output=True, check=False)
+        return subprocess.Popen(
+            ["git", *arguments], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
     except OSError:
         return None
-    if completed.returncode != 0:
+
+
+def _git_output(process: subprocess.Popen[bytes] | None) -> str | None:
+    """What a started git command prints, or None when it fails."""
+    if process is None:
         return None
-    return completed.stdout.decode("utf-8", "surrogateescape")
+    output, _ = process.communicate()
+    if process.returncode != 0:
+        return None
+    return output.decode("utf-8", "surrogateescape")
 
 
 def _excluded(text: str, patterns: Sequence[str]) -> bool:
@@ -116,11 +130,12 @@ class _Collector:
 
     def _git_directory(self, real: str, prefix: str) -> bool:
         """List `real` with git; False when it is not in a work tree or git ignores it."""
+        ignored = _git_start(["check-ignore", "-q", "--", "."], real)  # at the same time
         listed = _git([*GIT_LISTING, *GIT_PATHSPEC], real)
+        if _git_output(ignored) is not None:
+            return False  # named explicitly, so taken even though git ignores it
         if listed is None:
             return False
-        if _git(["check-ignore", "-q", "--", "."], real) is not None:
-            return False  # named explicitly, so taken even though git ignores it
         staged: dict[str, tuple[str, str]] = {}
         changed: set[str] = set()
         nested: list[str] = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from codemods.appclasses import AppClasses
 from codemods.coverage import checked_calls, coverage_warning
@@ -49,6 +50,7 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 PARALLEL_THRESHOLD = 64
 
 Progress = Callable[[int], Callable[[], None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def _scan_all(
         # Before the layout is known, a cached scan made under another module name is taken:
         # the caller scans again each file whose final name differs.
         any_name = predict is not None
+        plain_modules, plain_inits = cache.plain_blobs()
+        plain: list[str] = []
         # Decoding builds many small records, none of them cyclic: the cyclic collector would
         # only walk them again and again (a third of the decoding time, and as much later).
         # They are kept out of its way; acyclic objects are still freed when unused.
@@ -136,8 +140,13 @@ def _scan_all(
         try:
             for path in paths:
                 digest = digests.get(path)
-                if digest is not None and cache.plain(path, digest):
+                if digest is not None and (
+                    digest in plain_inits
+                    if path[-12:] == "/__init__.py" or path == "__init__.py"
+                    else digest in plain_modules
+                ):
                     scans[path] = FileScan(path, digest=digest)  # git vouches; no hint in it
+                    plain.append(path)
                     tick()
                     continue
                 key = keys[path] = to_key(path)
@@ -163,6 +172,7 @@ def _scan_all(
                     scans[path] = hit
                     tick()
         finally:
+            cache.found_plain(plain, digests)
             if collecting:
                 gc.freeze()
                 gc.enable()
@@ -484,21 +494,32 @@ def _called_names(gathered: Gathered) -> Iterable[str]:
 def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
     """Discover, scan (cached) and link: what both `fix` and `results` start from. The cache,
     when open, is saved by the caller."""
-    found = discover(settings.paths, settings.exclude)
-    targets = set(found.files)
+    separate = bool(settings.workers or settings.index_files)
+    # git lists the trees while the cache opens and reads the rows of the folders named.
+    listed = _in_background(
+        lambda: (
+            discover(settings.paths, settings.exclude),
+            discover(settings.workers, settings.exclude) if separate else None,
+        )
+    )
     loaded = load_index_files(settings.index_files)
-    listings = [found]
-    if settings.workers or settings.index_files:
-        workers = discover(settings.workers, settings.exclude)
-        indexed = set(workers.files)
-        listings.append(workers)
-    else:
-        indexed = targets
     cache = None
     if settings.cache_dir is not None:
         from codemods.cache import open_cache
 
         cache = open_cache(settings.cache_dir)
+        if cache is not None:
+            named = [*settings.paths, *(settings.workers if separate else ())]
+            folders = [os.path.realpath(p) for p in named if os.path.isdir(p)]
+            cache.load(folders, settings.max_file_size)
+    found, workers = listed()
+    targets = set(found.files)
+    listings = [found]
+    if workers is not None:
+        indexed = set(workers.files)
+        listings.append(workers)
+    else:
+        indexed = targets
     names = ModuleNamer(settings.source_roots, physical=True)
     files = sorted(targets | indexed)
     reasons: Mapping[str, str] = {}
@@ -526,6 +547,31 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
     )
     roots = _source_roots(scans, names, reasons, bool(settings.source_roots))
     return Gathered(targets, dict(ordered), table, index, problems, cache, roots, len(loaded))
+
+
+def _in_background(work: Callable[[], T]) -> Callable[[], T]:
+    """Start `work` in a thread; the function returned waits for its result (or error)."""
+    import threading
+
+    done: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            done.append((True, work()))
+        except BaseException as error:
+            done.append((False, error))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def wait() -> T:
+        thread.join()
+        finished, value = done[0]
+        if not finished:
+            raise typing.cast(BaseException, value)
+        return typing.cast(T, value)
+
+    return wait
 
 
 def _apply(
