@@ -105,8 +105,41 @@ _LEAVES = frozenset(
 # Nodes `_walk` looks at besides names and calls.
 _NOTED = frozenset(
     {ast.Subscript, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.ExceptHandler,
-     ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.Assign, ast.keyword, ast.Dict}
+     ast.MatchAs, ast.MatchStar, ast.MatchMapping}
 )  # fmt: skip
+# Nodes that may set an eager or result-backend setting.
+_SETTING_NODES = frozenset({ast.Assign, ast.keyword, ast.Dict})
+# What `_walk` does with a node, by its type (absent: `_PLAIN`, only its children).
+_PLAIN, _NAME, _OPENER, _CALL, _NOTED_ROLE, _SETTING = (
+    "plain", "name", "opener", "call", "noted", "setting",
+)  # fmt: skip
+_ROLES: dict[type[ast.AST], str] = {
+    ast.Name: _NAME,
+    ast.Call: _CALL,
+    **dict.fromkeys(_SCOPE_OPENERS, _OPENER),
+    **dict.fromkeys(_NOTED, _NOTED_ROLE),
+    **dict.fromkeys(_SETTING_NODES, _SETTING),
+}
+# Fields that never hold a node `_walk` visits (names, numbers, contexts, operators).
+_PLAIN_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "asname", "type_comment", "level", "module",
+     "is_async", "conversion", "simple", "kind", "tag", "lineno", "kwd_attrs", "rest"}
+)  # fmt: skip
+# Node types whose `name` (or `names`) is text.
+_NAMED = (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.alias, ast.Global, ast.Nonlocal)
+# The fields `_walk` visits, per node type (filled as types are met).
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    plain = _PLAIN_FIELDS | ({"name", "names"} if issubclass(kind, _NAMED) else set())
+    return tuple(name for name in kind._fields if name not in plain)
+
+
+# Attributes of a task object that start it or name it: the object itself is not passed on.
+_USING_ATTRIBUTES = APPLY_METHODS | SIGNATURE_METHODS | {
+    "apply", "AsyncResult", "name", "map", "starmap", "chunks",
+}  # fmt: skip
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _DISPLAYS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
 
@@ -164,6 +197,9 @@ class ResultFlow:
         self._walked_lookups: list[ast.Subscript | ast.Call] = []
         # Assignments, keywords and dict entries naming an eager or result-backend setting.
         self._settings: list[ast.Assign | ast.keyword | ast.Dict] = []
+        # Names bound to `x.send_task` somewhere, and names an import inside a function binds.
+        self._send_task_names: set[str] = set()
+        self._local_imports: set[str] = set()
         self._walk(tree)
         self._resolved: dict[tuple[int, str], _Scope] = {}
         self._by_binding: dict[str, dict[int, list[ast.Name]]] = {}
@@ -182,44 +218,61 @@ class ResultFlow:
         info = self._info
         stack: list[tuple[ast.AST, ast.AST | None, _Scope]] = [(tree, None, self.module_scope)]
         pop, push = stack.pop, stack.append
+        fields_of, roles, leaves = _CHILD_FIELDS, _ROLES, _LEAVES
+        AST, Load = ast.AST, ast.Load
+        loads = self._loads
         while stack:
             node, parent, scope = pop()
             info[id(node)] = (parent, scope)
             kind = type(node)
-            if kind in _SCOPE_OPENERS:
+            role = roles.get(kind, _PLAIN)
+            if role is _NAME:  # no child but its context
+                if type(node.ctx) is Load:  # type: ignore[attr-defined]
+                    loads[node.id].append(node)  # type: ignore[attr-defined, arg-type]
+                else:
+                    self._store(node, parent, scope)  # type: ignore[arg-type]
+                continue
+            if role is _OPENER:
                 stack.extend(self._children(node, scope))
-            else:
-                for name in node._fields:
-                    value = getattr(node, name, None)
-                    if type(value) is list:
-                        for item in value:
-                            if isinstance(item, ast.AST) and type(item) not in _LEAVES:
-                                push((item, node, scope))
-                    elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
-                        push((value, node, scope))
-            if kind is ast.Name:
-                self._name(node, parent, scope)  # type: ignore[arg-type]
-            elif kind is ast.Call:
+                continue
+            fields = fields_of.get(kind)
+            if fields is None:
+                fields = fields_of[kind] = _child_fields(kind)
+            for name in fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, AST) and type(item) not in leaves:
+                            push((item, node, scope))
+                elif isinstance(value, AST) and type(value) not in leaves:
+                    push((value, node, scope))
+            if role is _PLAIN:
+                continue
+            if role is _CALL:
                 self.calls.append(node)  # type: ignore[arg-type]
                 if _may_look_up(node):  # type: ignore[arg-type]
                     self._walked_lookups.append(node)  # type: ignore[arg-type]
-            elif kind in _NOTED:
+            elif role is _NOTED_ROLE:
                 self._note(node, scope)
+            elif _may_name_a_setting(node) and _names_a_setting(node):  # type: ignore[arg-type]
+                self._settings.append(node)  # type: ignore[arg-type]
 
-    def _name(self, node: ast.Name, parent: ast.AST | None, scope: _Scope) -> None:
-        if type(node.ctx) is ast.Load:
-            self._loads[node.id].append(node)
-        elif isinstance(parent, ast.NamedExpr):
+    def _store(self, node: ast.Name, parent: ast.AST | None, scope: _Scope) -> None:
+        value = None
+        if isinstance(parent, ast.NamedExpr):
             target = scope
             while isinstance(target.node, _COMPREHENSIONS) and target.parent is not None:
                 target = target.parent
-            target.bind(node.id, parent.value)
+            value = parent.value
+            target.bind(node.id, value)
         else:
             value = parent.value if isinstance(parent, ast.Assign | ast.AnnAssign) else None
             scope.bind(node.id, value)
+        if isinstance(value, ast.Attribute) and value.attr == "send_task":
+            self._send_task_names.add(node.id)
 
     def _note(self, node: ast.AST, scope: _Scope) -> None:
-        """The rarer nodes: bindings other than names, lookups, settings."""
+        """The rarer nodes: bindings other than names, lookups by subscript."""
         if isinstance(node, ast.Subscript):
             if isinstance(node.value, ast.Attribute) and node.value.attr == "tasks":
                 self._walked_lookups.append(node)
@@ -237,6 +290,7 @@ class ResultFlow:
                 local = (alias.asname or alias.name).split(".")[0]
                 scope.bind(local, None)
                 if not scope.is_module:
+                    self._local_imports.add(local)
                     if isinstance(node, ast.Import):
                         scope.imports[local] = alias.name if alias.asname else local
                     elif source is not None:
@@ -244,11 +298,8 @@ class ResultFlow:
         elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
             if node.name:
                 scope.bind(node.name, None)
-        elif isinstance(node, ast.MatchMapping):
-            if node.rest:
-                scope.bind(node.rest, None)
-        elif isinstance(node, ast.Assign | ast.keyword | ast.Dict) and _names_a_setting(node):
-            self._settings.append(node)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            scope.bind(node.rest, None)
 
     def _children(
         self, node: ast.AST, scope: _Scope
@@ -974,15 +1025,16 @@ class ResultFlow:
                 return self._signature_method(call, attr, receiver)
             return None
         if isinstance(func, ast.Name):
-            if self.qualified(func) in CELERY_SIGNATURES:
+            qualified = self.qualified(func)
+            if qualified in CELERY_SIGNATURES:
                 return self._signature_by_name(call)
-            if any(
+            if func.id in self._send_task_names and any(
                 isinstance(value, ast.Attribute) and value.attr == "send_task"
                 for value in self.bound_values(func)
             ):
                 return self._by_name(call, "send_task", call.args, None)
             if (
-                self.qualified(func) == "functools.partial"
+                qualified == "functools.partial"
                 and call.args
                 and isinstance(call.args[0], ast.Attribute)
                 and call.args[0].attr == "send_task"
@@ -1105,29 +1157,23 @@ class ResultFlow:
     def _references(self) -> Iterator[tuple[str, int, str]]:
         """Task objects passed on by name (`register(add)`, `jobs = [add]`, `f = add.delay`):
         whoever gets one may start it and read the result."""
-        seen: set[int] = set()
         candidates = self.decorated | set(self.imports)
         for name, loads in self._loads.items():
+            if name not in candidates and name not in self._local_imports:
+                continue  # neither a module-level candidate nor imported in a function
             for load in loads:
+                node: ast.expr = load
+                parent = self.parent(node)
+                while isinstance(parent, ast.Attribute) and parent.attr not in _USING_ATTRIBUTES:
+                    node = parent
+                    parent = self.parent(node)
+                detail = self._reference_use(node, parent)
+                if detail is None:
+                    continue
                 binding = self.binding_scope(self.scope(load), name)
                 if binding.is_module and name not in candidates:
                     continue
                 if not binding.is_module and self.local_import(load) is None:
-                    continue
-                node: ast.expr = load
-                parent = self.parent(node)
-                while isinstance(parent, ast.Attribute) and parent.attr not in (
-                    APPLY_METHODS
-                    | SIGNATURE_METHODS
-                    | {"apply", "AsyncResult", "name", "map", "starmap", "chunks"}
-                ):
-                    node = parent
-                    parent = self.parent(node)
-                if id(node) in seen:
-                    continue
-                seen.add(id(node))
-                detail = self._reference_use(node, parent)
-                if detail is None:
                     continue
                 target = self.qualified(node)
                 if target is not None:
@@ -1300,6 +1346,19 @@ def _autouse_fixture(decorator: ast.expr) -> bool:
         and name[-1] == "fixture"
         and any(k.arg == "autouse" and literal_value(k.value) is True for k in decorator.keywords)
     )
+
+
+def _may_name_a_setting(node: ast.AST) -> bool:
+    """A quick test that `_names_a_setting` may hold (most assignments and keywords fail it)."""
+    if isinstance(node, ast.keyword):
+        return node.arg in SETTING_NAMES
+    if isinstance(node, ast.Assign):
+        return any(
+            (t.id if type(t) is ast.Name else t.attr if type(t) is ast.Attribute else None)
+            in SETTING_NAMES
+            for t in node.targets
+        )
+    return True
 
 
 def _names_a_setting(node: ast.Assign | ast.keyword | ast.Dict) -> bool:
