@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ast
 import bisect
+import io
+import tokenize
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ _COMPOUND = (
     ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
     ast.With, ast.AsyncWith, ast.Try, ast.Match,
 )  # fmt: skip
+# Nodes whose bodies may hold a definition.
+_HOLDERS = (ast.stmt, ast.excepthandler, ast.match_case)
 KEYWORD = "keyword"  # append `ignore_result=True` to the decorator
 ATTRIBUTE = "attribute"  # add `ignore_result = True` to the task class
 RENAME = "rename"  # rename a misspelled keyword of the decorator to `ignore_result`
@@ -160,7 +164,11 @@ def _edit_chunk(
         if simple is not None:
             changes.append(simple)
             continue
-        from codemods.declcst import edit_decorator  # libcst: a decorator over several lines
+        appended = _appended_keyword(chunk[start:end])
+        if appended is not None:
+            changes.append((start, end, appended))
+            continue
+        from codemods.declcst import edit_decorator  # libcst: a layout the text edit leaves
 
         changes.append((start, end, edit_decorator(chunk[start:end], edit)))
     for start, end, text in sorted(changes, reverse=True):
@@ -205,6 +213,80 @@ def _text_edit(
     return after_last, after_last, f", {OPTION}=True"
 
 
+def _appended_keyword(text: str) -> str | None:
+    """`text`, a call over several lines, with `ignore_result=True` appended as libcst's
+    `cstedit.append_keywords` lays a new keyword out: on its own line at the indentation of the
+    last argument that starts a line (else after a space), the trailing-comma style kept, a
+    comment after the last argument kept on its line. None for a call without arguments or text
+    with line continuations, `\\r` or form feeds: libcst edits those."""
+    if "\\" in text or "\r" in text or "\x0c" in text:
+        return None
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    depth, opening = 0, -1
+    for position, token in enumerate(tokens):
+        if token.type == tokenize.OP and token.string in "([{":
+            if depth == 0 and token.string == "(":
+                opening = position  # the call's own bracket is the last opened at depth 0
+            depth += 1
+        elif token.type == tokenize.OP and token.string in ")]}":
+            depth -= 1
+    if opening < 0:
+        return None
+    # Inside the call's brackets: where each argument starts and ends, and the commas.
+    separators = [_offset(starts, tokens[opening].end)]  # after `(`, then after each comma
+    spans: list[list[int]] = [[]]
+    depth = 0
+    close = -1
+    for token in tokens[opening + 1 :]:
+        at, end = _offset(starts, token.start), _offset(starts, token.end)
+        if token.type == tokenize.OP and token.string in ")]}" and depth == 0:
+            close = at
+            break
+        if token.type in (tokenize.NL, tokenize.COMMENT):
+            continue
+        if token.type == tokenize.OP and token.string == "," and depth == 0:
+            separators.append(end)
+            spans.append([])
+            continue
+        if token.type == tokenize.OP:
+            depth += (token.string in "([{") - (token.string in ")]}")
+        spans[-1] = [spans[-1][0] if spans[-1] else at, end]
+    if close < 0 or text[close:] != ")":
+        return None
+    trailing_comma = not spans[-1]
+    arguments = spans[:-1] if trailing_comma else spans
+    if not arguments or any(not span for span in arguments):
+        return None
+    # The whitespace before each argument; the last that holds a line break is the template.
+    before = [text[separators[i] : arguments[i][0]] for i in range(len(arguments))]
+    template = next((ws for ws in reversed(before) if "\n" in ws), None)
+    last_end = arguments[-1][1]
+    cut = separators[-1] if trailing_comma else last_end
+    closing = text[cut:close]
+    if template is None:
+        after_last = " "
+    elif "\n" in closing:
+        first_line, _, rest = closing.partition("\n")
+        after_last = first_line + "\n" + template.rpartition("\n")[2]
+        closing = "\n" + rest
+    else:
+        after_last = "\n" + template.rpartition("\n")[2]
+    if trailing_comma:
+        return f"{text[:cut]}{after_last}{OPTION}=True,{closing}{text[close:]}"
+    return f"{text[:cut]},{after_last}{OPTION}=True{closing}{text[close:]}"
+
+
+def _offset(starts: list[int], position: tuple[int, int]) -> int:
+    row, column = position
+    return starts[row - 1] + column
+
+
 def _attribute_insertion(
     node: ast.ClassDef, chunk_lines: list[str], first: int, starts: list[int]
 ) -> tuple[int, int, str]:
@@ -236,11 +318,13 @@ def _ending(line: str) -> str:
 
 
 def _definitions(node: ast.AST) -> Iterator[ast.AST]:
-    """Function and class definitions in source order (a pre-order walk, as libcst visits)."""
+    """Function and class definitions in source order (a pre-order walk, as libcst visits).
+    Only statements hold definitions: expressions are not entered."""
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             yield child
-        yield from _definitions(child)
+        if isinstance(child, _HOLDERS):
+            yield from _definitions(child)
 
 
 def _locate(module: ast.Module, edit: DeclarationEdit) -> tuple[int, int]:
