@@ -75,6 +75,8 @@ CELERY_SIGNATURES = frozenset(
     {"celery.signature", "celery.subtask", "celery.Signature", "celery.canvas.signature",
      "celery.canvas.subtask", "celery.canvas.Signature"}
 )  # fmt: skip
+# What a called name is qualified to for `_start` to look further.
+NAME_STARTERS = CELERY_SIGNATURES | {"functools.partial"}
 CANVAS_KINDS = {
     f"{module}.{kind}": kind
     for module in ("celery", "celery.canvas")
@@ -1025,7 +1027,7 @@ class ResultFlow:
                 return self._signature_method(call, attr, receiver)
             return None
         if isinstance(func, ast.Name):
-            qualified = self.qualified(func)
+            qualified = self.qualified(func) if self._may_name_a_starter(func.id) else None
             if qualified in CELERY_SIGNATURES:
                 return self._signature_by_name(call)
             if func.id in self._send_task_names and any(
@@ -1044,6 +1046,15 @@ class ResultFlow:
                 uses = _sorted(self.signature_uses(call))
                 return TaskStart(line, "send_task", task=task, dynamic=_why(name, task), uses=uses)
         return None
+
+    def _may_name_a_starter(self, name: str) -> bool:
+        """Whether a called name may be Celery's `signature` or `functools.partial`: an imported
+        name, or a global of a module that defines them (most called names are neither)."""
+        return (
+            name in self.imports
+            or name in self._local_imports
+            or f"{self.module}.{name}" in NAME_STARTERS
+        )
 
     def _by_name(
         self, call: ast.Call, how: str, positional: list[ast.expr], receiver: ast.expr | None
