@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import click
@@ -24,6 +25,8 @@ from codemods.report import (
 from codemods.repos import RepositoryError, head_version, repository_roots, uncommitted
 from codemods.run import Outcome, Settings, collect
 
+# Makes the changes of another version of a file (its display path, its bytes) again.
+RewriteVersion = Callable[[str, bytes], FileResult]
 SEVERITY_COLORS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 # Show a progress bar (on a terminal) when a run reads at least this many files.
 PROGRESS_THRESHOLD = 500
@@ -114,7 +117,8 @@ def fix(options: FixOptions) -> int:
             return EXIT_USAGE
         report = _write(outcome, report, force=options.force_write)
     if options.patches_dir is not None:
-        with_patches = _patches(outcome, report, options)
+        rewrite = partial(_rewrite_version, outcome=outcome, settings=options.settings)
+        with_patches = write_patches(report, options, rewrite)
         if with_patches is None:
             return EXIT_USAGE
         report = with_patches
@@ -158,10 +162,10 @@ def _dirty_refusal(report: Report, options: FixOptions) -> list[str] | None:
 
 
 def _committed_results(
-    outcome: Outcome, report: Report, settings: Settings
+    report: Report, rewrite: RewriteVersion
 ) -> tuple[list[FileResult], list[str], list[Diagnostic]]:
     """The changed files as the patches need them: a file with uncommitted changes is rewritten
-    from HEAD's version, so that its patch applies to a clean checkout.
+    from HEAD's version (by `rewrite`), so that its patch applies to a clean checkout.
 
     Returns the results, the files made from HEAD, and the errors of files left out (not in
     HEAD, or HEAD's version does not rewrite). Raises RepositoryError when git cannot tell.
@@ -187,7 +191,7 @@ def _committed_results(
                 )
             )  # fmt: skip
             continue
-        committed = _rewrite_version(result.path, data, outcome, settings)
+        committed = rewrite(result.path, data)
         errors = [d for d in committed.diagnostics if d.severity is Severity.ERROR]
         problems.extend(
             replace(d, message=f"HEAD's version, left out of the patches: {d.message}")
@@ -219,13 +223,14 @@ def _rewrite_version(display: str, data: bytes, outcome: Outcome, settings: Sett
     return with_bytes(result, source.data, source.encoding)  # the file's bytes, spliced
 
 
-def _patches(outcome: Outcome, report: Report, options: FixOptions) -> Report | None:
-    """Write the patches; None when they cannot be made (the error is printed)."""
+def write_patches(report: Report, options: FixOptions, rewrite: RewriteVersion) -> Report | None:
+    """Write the patches of the changed files (those with uncommitted changes made again from
+    HEAD's version by `rewrite`); None when they cannot be made (the error is printed)."""
     from codemods import gitpatch
 
     assert options.patches_dir is not None
     try:
-        results, from_head, problems = _committed_results(outcome, report, options.settings)
+        results, from_head, problems = _committed_results(report, rewrite)
         written = gitpatch.write_patches(
             results,
             options.patches_dir,

@@ -18,7 +18,7 @@ import io
 import tokenize
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codemods.astutil import literal_value
 from codemods.model import StatementEdit
@@ -97,6 +97,76 @@ def reuse_declaration_statements(
     except EditMismatch:
         return None
     return splice(source, statements)
+
+
+def relocate(
+    edits: Sequence[DeclarationEdit], old: ast.Module, new: ast.Module
+) -> list[DeclarationEdit]:
+    """The edits made for `old` placed on the same declarations in `new`, another version of the
+    file (HEAD's, for patches): a declaration is the definition of its name with the same
+    decorator (or, for a class, the same bases, keywords and decorators), as written; the n-th
+    of several alike is the n-th there. Raises EditMismatch when `new` does not hold as many
+    alike, or a class there already sets `ignore_result`."""
+    placed = []
+    for edit in edits:
+        rank, position = _locate(old, edit)
+        node = _nth(old, edit.name, rank)
+        written = _written(node, position)
+        before = _alike(old, edit, written)
+        after = _alike(new, edit, written)
+        if len(before) != len(after):
+            raise EditMismatch(f"the declaration of '{edit.name}' is not there as it is here")
+        found, line = after[[n for n, _ in before].index(node)]
+        if edit.kind == ATTRIBUTE and _sets_option(found):
+            raise EditMismatch(f"the class '{edit.name}' already sets {OPTION} there")
+        placed.append(replace(edit, line=line))
+    return placed
+
+
+def _written(node: ast.AST, position: int) -> str:
+    """What identifies a declaration as written: its decorator, or a class's bases, keywords
+    and decorators (without positions)."""
+    if isinstance(node, ast.ClassDef):
+        parts = (node.bases, node.keywords, node.decorator_list)
+        return repr([[ast.dump(item) for item in part] for part in parts])
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    return ast.dump(node.decorator_list[position])
+
+
+def _alike(module: ast.Module, edit: DeclarationEdit, written: str) -> list[tuple[ast.AST, int]]:
+    """The definitions of the edit's name written alike, in source order, with the line an edit
+    names: the class's, or the decorator's."""
+    found: list[tuple[ast.AST, int]] = []
+    for node in _definitions(module):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if node.name != edit.name or isinstance(node, ast.ClassDef) != (edit.kind == ATTRIBUTE):
+            continue
+        if isinstance(node, ast.ClassDef):
+            if _written(node, -1) == written:
+                found.append((node, node.lineno))
+            continue
+        for position, decorator in enumerate(node.decorator_list):
+            if _written(node, position) == written:
+                found.append((node, decorator.lineno))
+                break
+    return found
+
+
+def _sets_option(node: ast.AST) -> bool:
+    """A class body that assigns `ignore_result` itself."""
+    assert isinstance(node, ast.ClassDef)
+    for statement in node.body:
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else [statement.target]
+            if isinstance(statement, ast.AnnAssign | ast.AugAssign)
+            else []
+        )
+        if any(isinstance(t, ast.Name) and t.id == OPTION for t in targets):
+            return True
+    return False
 
 
 def _by_span(

@@ -11,7 +11,8 @@ import ast
 import difflib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from codemods.commands import (
     _progress,
     _write,
     apply_severity,
+    write_patches,
 )
 from codemods.coverage import NOT_INDEXED
 from codemods.files import SourceFile, content_digest, display_path, read_source
@@ -102,6 +104,9 @@ class ResultsRun:
     verdicts: Verdicts
     report: Report
     typos: list[Typo]
+    # The declaration edits of each changed file (by its display path), to make them again on
+    # another version of it.
+    planned: dict[str, list[_Planned]] = field(default_factory=dict)
 
 
 def results(options: ResultsOptions) -> int:
@@ -131,7 +136,8 @@ def results(options: ResultsOptions) -> int:
             return EXIT_USAGE
         report = _write(outcome, report, force=base.force_write)
     if base.patches_dir is not None:
-        with_patches = _patches(report, base)
+        rewrite = partial(_rewrite_version, planned=run.planned, sources=outcome.sources)
+        with_patches = write_patches(report, base, rewrite)
         if with_patches is None:
             return EXIT_USAGE
         report = with_patches
@@ -193,7 +199,10 @@ def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome
         tasks_indexed=len(gathered.index),
     )
     outcome = Outcome(report, gathered.index, sources, gathered.table)
-    return ResultsRun(verdicts, report, typos), outcome
+    planned: dict[str, list[_Planned]] = defaultdict(list)
+    for item in edits:
+        planned[item.path].append(item)
+    return ResultsRun(verdicts, report, typos, dict(planned)), outcome
 
 
 def _apps(scans: Mapping[str, FileScan], table: SymbolTable) -> Iterator[DefinedApp]:
@@ -379,52 +388,93 @@ def _edit_file(
 ) -> FileResult:
     """Read the file, make its declaration edits and verify them. An edit made before is taken
     from the cache and verified again (without libcst)."""
-    from codemods.declare import RENAME, declaration_statements, reuse_declaration_statements
     from codemods.discovery import key_maker
-    from codemods.rewrite import parse_error, splice, with_bytes
 
     display = scan.display
-    changes = tuple(
-        Change(display, p.edit.line, p.task.name, {OPTION: True})
-        for p in sorted(planned, key=lambda p: p.edit.line)
+    source = read_source(Path(path))
+    if isinstance(source, Diagnostic):
+        return FileResult(display, "", diagnostics=(source,))
+    if content_digest(source.data) != scan.digest:
+        changed = Diagnostic(
+            display, 1, "read-error", Severity.ERROR,
+            "the file changed while celery-codemod ran; run again",
+        )  # fmt: skip
+        return FileResult(display, source.text, diagnostics=(changed,))
+    slot = None
+    if cache is not None:
+        edits = [p.edit for p in planned]
+        key = content_digest(repr(("declarations", scan.digest, edits)).encode())
+        slot = (cache, key_maker()(path), key)
+    result = _edit_source(display, source, planned, slot=slot)
+    if result.changed:
+        sources[display] = source
+    return result
+
+
+def _rewrite_version(
+    display: str,
+    data: bytes,
+    *,
+    planned: Mapping[str, list[_Planned]],
+    sources: Mapping[str, SourceFile],
+) -> FileResult:
+    """The file's declaration edits made again on another version of it (its bytes; HEAD's,
+    for patches), each on the same declaration as written there (declare.relocate)."""
+    source = read_source(Path(display), data)
+    if isinstance(source, Diagnostic):
+        return FileResult(display, "", diagnostics=(source,))
+    return _edit_source(display, source, planned[display], moved_from=sources[display].text)
+
+
+def _edit_source(
+    display: str,
+    source: SourceFile,
+    planned: list[_Planned],
+    *,
+    slot: tuple[Cache, bytes, bytes] | None = None,
+    moved_from: str | None = None,
+) -> FileResult:
+    """The declaration edits made on `source` and verified. `slot`: where the cache keeps them;
+    `moved_from`: the text the edits were planned on, when `source` is another version."""
+    from codemods.declare import (
+        RENAME,
+        EditMismatch,
+        declaration_statements,
+        relocate,
+        reuse_declaration_statements,
     )
+    from codemods.rewrite import parse_error, splice, with_bytes
+
     try:
-        source = read_source(Path(path))
-        if isinstance(source, Diagnostic):
-            return FileResult(display, "", diagnostics=(source,))
-        if content_digest(source.data) != scan.digest:
-            changed = Diagnostic(
-                display, 1, "read-error", Severity.ERROR,
-                "the file changed while celery-codemod ran; run again",
-            )  # fmt: skip
-            return FileResult(display, source.text, diagnostics=(changed,))
         try:
             tree = ast.parse(source.text)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             return FileResult(display, source.text, diagnostics=(parse_error(display, error),))
         edits = [p.edit for p in planned]
-        key = content_digest(repr(("declarations", scan.digest, edits)).encode())
-        path_key = key_maker()(path)
-        done = cache.edit(path_key, key) if cache is not None else None
-        new_source = None
+        if moved_from is not None:
+            try:
+                edits = relocate(edits, ast.parse(moved_from), tree)
+            except EditMismatch as mismatch:
+                why = f"the declaration edit cannot be placed on this version ({mismatch})"
+                return _unsafe(display, planned[0].edit.line, why)
+        planned = [replace(p, edit=e) for p, e in zip(planned, edits, strict=True)]
+        changes = tuple(
+            Change(display, p.edit.line, p.task.name, {OPTION: True})
+            for p in sorted(planned, key=lambda p: p.edit.line)
+        )
+        done = slot[0].edit(slot[1], slot[2]) if slot is not None else None
+        new_source = problem = None
         if done is not None:
             new_source = reuse_declaration_statements(source.text, tree, done.statements, edits)
-        problem = None
         if new_source is None:
             statements, problem = declaration_statements(source.text, tree, edits)
-            new_source = source.text if problem is not None else splice(source.text, statements)
-            if cache is not None and problem is None:
-                cache.put_edit(path_key, key, StatementEdits(statements))
-        if problem is not None:
-            unsafe = Diagnostic(
-                display,
-                changes[0].line,
-                "unsafe-rewrite",
-                Severity.ERROR,
-                f"the declaration edit did not verify ({problem}); the file was left alone",
-            )
-            return FileResult(display, source.text, diagnostics=(unsafe,))
-        sources[display] = source
+            if problem is None:
+                new_source = splice(source.text, statements)
+                if slot is not None:
+                    slot[0].put_edit(slot[1], slot[2], StatementEdits(statements))
+        if problem is not None or new_source is None:
+            why = f"the declaration edit did not verify ({problem})"
+            return _unsafe(display, changes[0].line, why, source.text)
         result = FileResult(display, source.text, new_source, changes)
         if any(p.edit.kind == RENAME for p in planned):
             return _renamed_bytes(result, source.data, source.encoding)
@@ -434,6 +484,12 @@ def _edit_file(
         return FileResult(display, "", diagnostics=(deep,))
     except Exception as error:
         return FileResult(display, "", diagnostics=(internal_error(display, error),))
+
+
+def _unsafe(display: str, line: int, why: str, text: str = "") -> FileResult:
+    message = f"{why}; the file was left alone"
+    diagnostic = Diagnostic(display, line, "unsafe-rewrite", Severity.ERROR, message)
+    return FileResult(display, text, diagnostics=(diagnostic,))
 
 
 def _renamed_bytes(result: FileResult, data: bytes, encoding: str) -> FileResult:
@@ -511,41 +567,6 @@ def _typo_note(typo: Typo, verdict: TaskVerdict | None, fix_typos: bool) -> Diag
             "keeps its default today): a behaviour change, review it and rename it by hand"
         )
     return Diagnostic(typo.path, typo.line, "option-typo", Severity.INFO, what)
-
-
-# -- patches --------------------------------------------------------------------------------------
-
-
-def _patches(report: Report, options: FixOptions) -> Report | None:
-    """One git patch per directory of the declaration edits; files with uncommitted changes
-    are left out (their patch would not apply to a clean checkout)."""
-    from codemods import gitpatch
-    from codemods.repos import RepositoryError, uncommitted
-
-    assert options.patches_dir is not None
-    try:
-        dirty = set(uncommitted([Path(r.path) for r in report.changed]))
-        kept = [r for r in report.changed if Path(r.path) not in dirty]
-        written = gitpatch.write_patches(
-            kept,
-            options.patches_dir,
-            split_depth=options.split_depth,
-            split_by_codeowners=options.split_by_codeowners,
-        )
-    except (gitpatch.PatchError, RepositoryError) as error:
-        click.echo(f"celery-codemod: error: not making patches: {error}", err=True)
-        return None
-    for patch_path, repository in written.patches:
-        where = "" if repository is None else f" (apply it in {display_path(repository)})"
-        click.echo(f"wrote {patch_path}{where}", err=True)
-    why = "left out of the patches: the file has uncommitted changes (commit them first)"
-    left_out = [
-        Diagnostic(display_path(p), 1, "read-error", Severity.ERROR, why) for p in sorted(dirty)
-    ]
-    extra = apply_severity([*left_out, *written.diagnostics], options.severity, options.strict)
-    if not extra:
-        return report
-    return replace(report, diagnostics=sort_diagnostics([*report.diagnostics, *extra]))
 
 
 def first_evidence(verdict: TaskVerdict) -> str:
