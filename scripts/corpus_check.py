@@ -15,10 +15,11 @@ no cache and a hang guard (`--timeout`, 60 s by default):
   file naming them all), which puts the rewrite to work on the project's real formatting; the
   rewritten copy must verify and a second run must change nothing.
 
-Every change, every error-level diagnostic and every `unread` verdict is matched against
-docs/corpus-triage.toml, where each was triaged by reading the project's code (true or false);
-the precision column is true / triaged, with the untriaged ones counted apart. Exit 1 when a
-project hangs, crashes, fails to verify or is not idempotent, or a triaged item is false.
+Every change and every error-level diagnostic of the out-of-the-box run is matched against
+docs/corpus-triage.toml, where each was triaged by reading the project's code (true or false):
+the precision column is true / triaged, and any untriaged one is listed. `unread` verdicts of
+`results` are matched there too (by task name); those are triaged by sample. Exit 1 when a project
+hangs, crashes, fails to verify or is not idempotent, or a triaged item is false.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class Project:
     triaged_true: int = 0
     triaged_false: list[str] = field(default_factory=list)
     untriaged: list[str] = field(default_factory=list)
+    # `unread` verdicts checked by reading the code (a sample), and how many were right.
+    unread_checked: int = 0
+    unread_right: int = 0
 
     @property
     def failed(self) -> bool:
@@ -155,14 +159,23 @@ def load_manifest(path: Path) -> list[Project]:
     ]
 
 
-def load_triage(path: Path) -> dict[tuple[str, str, str, int], tuple[bool, str]]:
+Verdicts = dict[tuple[str, ...], tuple[bool, str]]
+
+
+def load_triage(path: Path) -> Verdicts:
+    """(project, kind, path, line) of changes and errors, (project, "unread", task name) of
+    unread verdicts -> (right?, why)."""
     if not path.exists():
         return {}
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {
-        (i["project"], i["kind"], i["path"], int(i["line"])): (i["verdict"] == "true", i["note"])
-        for i in data.get("item", [])
-    }
+    verdicts: Verdicts = {}
+    for item in data.get("item", []):
+        if item["kind"] == "unread":
+            key: tuple[str, ...] = (item["project"], "unread", item["task"])
+        else:
+            key = (item["project"], item["kind"], item["path"], str(item["line"]))
+        verdicts[key] = (item["verdict"] == "true", item["note"])
+    return verdicts
 
 
 def copy_tree(source: Path, target: Path) -> None:
@@ -283,43 +296,38 @@ def run_project(project: Project, root: Path, timeout: float, tool: str, stress:
             )
 
 
-def triage(project: Project, verdicts: dict[tuple[str, str, str, int], tuple[bool, str]]) -> None:
+def triage(project: Project, verdicts: Verdicts) -> None:
     """Match what the out-of-the-box run says against the triage file."""
-    items: list[tuple[str, str, int, str]] = []
     run = project.out_of_box
-    if run is not None:
-        for change in run.changes:
-            added = ", ".join(f"{k}={v!r}" for k, v in dict(change["added"]).items())  # type: ignore[call-overload]
-            items.append(
-                (
-                    "change",
-                    str(change["path"]),
-                    int(change["line"]),  # type: ignore[call-overload]
-                    f"{change['task']}: {added}",
-                )
-            )
-        for error in run.errors():
-            items.append(
-                (
-                    "error",
-                    str(error["path"]),
-                    int(error["line"]),  # type: ignore[call-overload]
-                    f"{error['code']}: {error['message']}",
-                )
-            )
-    if project.results is not None:
-        for task in project.results.document.get("tasks", []):  # type: ignore[union-attr]
-            if task.get("verdict") == "unread":
-                items.append(("unread", str(task["path"]), int(task["line"]), str(task["name"])))
-    for kind, path, line, what in items:
-        verdict = verdicts.get((project.name, kind, path, line))
-        where = f"{kind} {path}:{line}: {what}"
+    assert run is not None
+    items: list[tuple[tuple[str, ...], str]] = []
+    for change in run.changes:
+        added = ", ".join(f"{k}={v!r}" for k, v in dict(change["added"]).items())  # type: ignore[call-overload]
+        key = (project.name, "change", str(change["path"]), str(change["line"]))
+        items.append((key, f"{change['task']}: {added}"))
+    for error in run.errors():
+        key = (project.name, "error", str(error["path"]), str(error["line"]))
+        items.append((key, f"{error['code']}: {error['message']}"))
+    for key, what in items:
+        where = f"{key[1]} {key[2]}:{key[3]}: {what}"
+        verdict = verdicts.get(key)
         if verdict is None:
             project.untriaged.append(where)
         elif verdict[0]:
             project.triaged_true += 1
         else:
             project.triaged_false.append(f"{where} ({verdict[1]})")
+    if project.results is None:
+        return
+    for task in project.results.document.get("tasks", []):  # type: ignore[union-attr]
+        if task.get("verdict") != "unread":
+            continue
+        verdict = verdicts.get((project.name, "unread", str(task["name"])))
+        if verdict is not None:
+            project.unread_checked += 1
+            project.unread_right += verdict[0]
+            if not verdict[0]:
+                project.triaged_false.append(f"unread {task['name']} ({verdict[1]})")
 
 
 def verdict_counts(run: Run | None) -> str:
@@ -334,10 +342,11 @@ def verdict_counts(run: Run | None) -> str:
 def summary_table(projects: Sequence[Project]) -> list[str]:
     lines = [
         "| project | files | seconds | hang | crash | tasks indexed (out of the box / configured) "
-        "| calls changed (out of the box / configured) | errors | precision (true / triaged) "
-        "| untriaged | unverified or not idempotent | results: unread / read / unknown / ignored "
+        "| calls changed (out of the box / configured) | errors | changes and errors right "
+        "(true / triaged) | untriaged | unverified or not idempotent "
+        "| results: unread / read / unknown / ignored | unread checked (right / read) "
         "| results s / fix s |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for p in projects:
         oob = p.out_of_box
@@ -356,7 +365,8 @@ def summary_table(projects: Sequence[Project]) -> list[str]:
             f"| {oob.count('tasks_indexed')} / {conf.count('tasks_indexed')} "
             f"| {oob.count('calls_changed')} / {conf.count('calls_changed')} "
             f"| {len(oob.errors())} | {p.triaged_true} / {triaged} | {len(p.untriaged)} "
-            f"| {p.unverified} | {verdict_counts(p.results)} | {ratio} |"
+            f"| {p.unverified} | {verdict_counts(p.results)} "
+            f"| {p.unread_right} / {p.unread_checked} | {ratio} |"
         )
     return lines
 
