@@ -105,24 +105,36 @@ def fix(options: FixOptions) -> int:
     except IndexFileError as error:
         click.echo(f"celery-codemod: error: {error}", err=True)
         return EXIT_USAGE
+    rewrite = partial(_rewrite_version, outcome=outcome, settings=options.settings)
+    report = write_out(outcome, outcome.report, options, rewrite)
+    if report is None:
+        return EXIT_USAGE
+    _output(report, options)
+    return exit_code(report, options)
+
+
+def write_out(
+    outcome: Outcome, report: Report, options: FixOptions, rewrite: RewriteVersion
+) -> Report | None:
+    """The run's report with the options' severities, its changes written (`--write`) and made
+    into patches (`--patches`, a file with uncommitted changes made again from HEAD's version by
+    `rewrite`); None when the run must stop with exit 2 (the reason is printed)."""
     report = replace(
-        outcome.report,
-        diagnostics=apply_severity(outcome.report.diagnostics, options.severity, options.strict),
+        report, diagnostics=apply_severity(report.diagnostics, options.severity, options.strict)
     )
     if options.write:
         refusal = _dirty_refusal(report, options)
         if refusal is not None:
             for line in refusal:
                 click.echo(line, err=True)
-            return EXIT_USAGE
+            return None
         report = _write(outcome, report, force=options.force_write)
     if options.patches_dir is not None:
-        rewrite = partial(_rewrite_version, outcome=outcome, settings=options.settings)
-        with_patches = write_patches(report, options, rewrite)
-        if with_patches is None:
-            return EXIT_USAGE
-        report = with_patches
-    _output(report, options)
+        return write_patches(report, options, rewrite)
+    return report
+
+
+def exit_code(report: Report, options: FixOptions) -> int:
     # --patches exits as --write does: 1 when an error left a file out of the patches.
     return report.return_code(
         check=options.check, write=options.write or options.patches_dir is not None

@@ -18,16 +18,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from codemods.commands import (
-    FixOptions,
-    _dirty_refusal,
-    _progress,
-    _write,
-    apply_severity,
-    write_patches,
-)
+from codemods.commands import FixOptions, _progress, exit_code, write_out
 from codemods.coverage import NOT_INDEXED
-from codemods.files import SourceFile, content_digest, display_path, read_source
+from codemods.files import SourceFile, content_digest, display_path, read_source, read_unchanged
 from codemods.indexfile import IndexFileError
 from codemods.linking import SHARED_TASK, TASK_OPTIONS
 from codemods.model import (
@@ -124,26 +117,13 @@ def results(options: ResultsOptions) -> int:
     finally:
         if gathered.cache is not None:
             gathered.cache.save()
-    report = replace(
-        run.report,
-        diagnostics=apply_severity(run.report.diagnostics, base.severity, base.strict),
-    )
-    if base.write:
-        refusal = _dirty_refusal(report, base)
-        if refusal is not None:
-            for line in refusal:
-                click.echo(line, err=True)
-            return EXIT_USAGE
-        report = _write(outcome, report, force=base.force_write)
-    if base.patches_dir is not None:
-        rewrite = partial(_rewrite_version, planned=run.planned, sources=outcome.sources)
-        with_patches = write_patches(report, base, rewrite)
-        if with_patches is None:
-            return EXIT_USAGE
-        report = with_patches
+    rewrite = partial(_rewrite_version, planned=run.planned, sources=outcome.sources)
+    report = write_out(outcome, run.report, base, rewrite)
+    if report is None:
+        return EXIT_USAGE
     run.report = report
     output(run, base)
-    return report.return_code(check=base.check, write=base.write or base.patches_dir is not None)
+    return exit_code(report, base)
 
 
 def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome]:
@@ -391,15 +371,9 @@ def _edit_file(
     from codemods.discovery import key_maker
 
     display = scan.display
-    source = read_source(Path(path))
+    source = read_unchanged(Path(path), scan.digest)
     if isinstance(source, Diagnostic):
         return FileResult(display, "", diagnostics=(source,))
-    if content_digest(source.data) != scan.digest:
-        changed = Diagnostic(
-            display, 1, "read-error", Severity.ERROR,
-            "the file changed while celery-codemod ran; run again",
-        )  # fmt: skip
-        return FileResult(display, source.text, diagnostics=(changed,))
     slot = None
     if cache is not None:
         edits = [p.edit for p in planned]
