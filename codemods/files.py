@@ -90,6 +90,18 @@ def read_source(path: Path, data: bytes | None = None) -> SourceFile | Diagnosti
     return SourceFile(path, display, data, encoding, text, stamp)
 
 
+def read_unchanged(path: Path, digest: bytes) -> SourceFile | Diagnostic:
+    """The file read again to be edited, or why it cannot be: unreadable, or no longer the
+    content that was scanned (whose digest is `digest`)."""
+    source = read_source(path)
+    if isinstance(source, Diagnostic) or content_digest(source.data) == digest:
+        return source
+    return Diagnostic(
+        source.display, 1, "read-error", Severity.ERROR,
+        "the file changed while celery-codemod ran; run again",
+    )  # fmt: skip
+
+
 CHANGED = "the file changed since it was read; run again"
 SAVED_MEANWHILE = (
     "the file was saved while celery-codemod replaced it; your version was put back; run again"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from codemods.appclasses import AppClasses
 from codemods.coverage import checked_calls, coverage_warning
 from codemods.discovery import Discovered, Stat, discover, key_maker, stat_key
-from codemods.files import SourceFile, content_digest, display_path, read_source
+from codemods.files import SourceFile, content_digest, display_path, read_unchanged
 from codemods.indexfile import IndexFileError, load_index
 from codemods.layout import imports_in_bytes, infer_layout, marker_roots
 from codemods.linking import build_index
@@ -598,15 +598,9 @@ def _apply(
         )
         if not plan.edits:
             return FileResult(display, "", diagnostics=plan.diagnostics)
-        source = read_source(Path(path))
+        source = read_unchanged(Path(path), scan.digest)
         if isinstance(source, Diagnostic):
-            return FileResult(display, "", diagnostics=(source,))
-        if content_digest(source.data) != scan.digest:
-            changed = Diagnostic(
-                display, 1, "read-error", Severity.ERROR,
-                "the file changed while celery-codemod ran; run again",
-            )  # fmt: skip
-            return FileResult(display, source.text, diagnostics=(*plan.diagnostics, changed))
+            return FileResult(display, "", diagnostics=(*plan.diagnostics, source))
         sources[display] = source
         # A cached edit is verified again, statement by statement; one that does not fit is a miss.
         key = content_digest(repr((scan.digest, plan.edits, sorted(scan.calls.callees))).encode())
