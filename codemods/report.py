@@ -50,45 +50,60 @@ def diagnostic_line(d: Diagnostic) -> str:
     return f"{d.path}:{d.line}: {d.severity.value} {d.code}: {d.message}"
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 or word == 'info' else 's'}"
 
 
 def summary_line(report: Report, *, check: bool, write: bool) -> str:
-    files = len(report.changed)
-    calls = _plural(report.calls_changed, "call")
-    if write:
-        done = f"changed {calls} in {_plural(files, 'file')}"
-    elif check:
-        done = f"{calls} in {_plural(files, 'file')} would change"
-    else:
-        done = f"{calls} in {_plural(files, 'file')} to change"
-    counts = Counter(d.severity for d in report.diagnostics)
-    found = ", ".join(_plural(counts[s], s.value) for s in Severity)
     return (
-        f"celery-codemod: {done} ({_plural(report.files_scanned, 'file')} scanned, "
-        f"{_plural(report.tasks_indexed, 'task')} indexed); {found}"
+        f"celery-codemod: {changed_text(report, 'call', check=check, write=write)} "
+        f"({plural(report.files_scanned, 'file')} scanned, "
+        f"{plural(report.tasks_indexed, 'task')} indexed); {severity_counts(report)}"
     )
+
+
+def changed_text(report: Report, unit: str, *, check: bool, write: bool) -> str:
+    """What changes (`unit`s: calls, declarations), in how many files, as the mode says."""
+    changes = plural(report.calls_changed, unit)
+    files = plural(len(report.changed), "file")
+    if write:
+        return f"changed {changes} in {files}"
+    if check:
+        return f"{changes} in {files} would change"
+    return f"{changes} in {files} to change"
+
+
+def severity_counts(report: Report) -> str:
+    counts = Counter(d.severity for d in report.diagnostics)
+    return ", ".join(plural(counts[s], s.value) for s in Severity)
+
+
+def changes_json(report: Report) -> list[dict[str, Any]]:
+    return [
+        {"path": c.path, "line": c.line, "task": c.task, "added": dict(c.added)}
+        for r in report.changed
+        for c in r.changes
+    ]
+
+
+def diagnostics_json(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": d.path,
+            "line": d.line,
+            "code": d.code,
+            "severity": d.severity.value,
+            "message": d.message,
+        }
+        for d in report.diagnostics
+    ]
 
 
 def json_document(report: Report) -> dict[str, Any]:
     return {
         "version": 1,
-        "changes": [
-            {"path": c.path, "line": c.line, "task": c.task, "added": dict(c.added)}
-            for r in report.changed
-            for c in r.changes
-        ],
-        "diagnostics": [
-            {
-                "path": d.path,
-                "line": d.line,
-                "code": d.code,
-                "severity": d.severity.value,
-                "message": d.message,
-            }
-            for d in report.diagnostics
-        ],
+        "changes": changes_json(report),
+        "diagnostics": diagnostics_json(report),
         "summary": {
             "files_scanned": report.files_scanned,
             "files_changed": len(report.changed),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,15 @@ from codemods.commands import FixOptions, _color, _styled_diff, print_diagnostic
 from codemods.diff import file_diff
 from codemods.files import read_source
 from codemods.formats import ChangeRule, artifact_uri, github_annotations, sarif_document
-from codemods.model import Diagnostic, Severity
-from codemods.report import Report
+from codemods.model import Diagnostic
+from codemods.report import (
+    Report,
+    changed_text,
+    changes_json,
+    diagnostics_json,
+    plural,
+    severity_counts,
+)
 from codemods.resultscmd import ResultsRun, Typo, counts, first_evidence
 from codemods.verdicts import AppVerdict, Evidence, TaskVerdict
 
@@ -78,15 +84,11 @@ def _text(run: ResultsRun, options: FixOptions) -> None:
     click.echo(click.style(summary, bold=True) if err_color else summary, err=True, color=err_color)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def task_line(verdict: TaskVerdict) -> str:
     task = verdict.task
     evidence = first_evidence(verdict)
     tail = f"; {evidence}" if evidence else ""
-    calls = _plural(verdict.calls, "call")
+    calls = plural(verdict.calls, "call")
     return f"{task.path}:{task.line}: {task.name}: {verdict.verdict}, {calls}{tail}"
 
 
@@ -114,22 +116,10 @@ def summary_line(run: ResultsRun, *, check: bool, write: bool) -> str:
     found = counts(run.verdicts.tasks)
     report = run.report
     verdicts = ", ".join(f"{found[v]} {v}" for v in found)
-    files = len(report.changed)
-    declarations = _plural(report.calls_changed, "declaration")
-    if write:
-        done = f"changed {declarations} in {_plural(files, 'file')}"
-    elif check:
-        done = f"{declarations} in {_plural(files, 'file')} would change"
-    else:
-        done = f"{declarations} in {_plural(files, 'file')} to change"
-    severities = Counter(d.severity for d in report.diagnostics)
-    problems = ", ".join(
-        f"{severities[s]} {s.value}{'' if severities[s] == 1 or s is Severity.INFO else 's'}"
-        for s in Severity
-    )
+    done = changed_text(report, "declaration", check=check, write=write)
     return (
-        f"celery-codemod: {_plural(len(run.verdicts.tasks), 'task')}: {verdicts}; {done} "
-        f"({_plural(report.files_scanned, 'file')} scanned); {problems}"
+        f"celery-codemod: {plural(len(run.verdicts.tasks), 'task')}: {verdicts}; {done} "
+        f"({plural(report.files_scanned, 'file')} scanned); {severity_counts(report)}"
     )
 
 
@@ -175,21 +165,8 @@ def json_document(run: ResultsRun) -> dict[str, Any]:
             }
             for a in run.verdicts.apps
         ],
-        "changes": [
-            {"path": c.path, "line": c.line, "task": c.task, "added": dict(c.added)}
-            for r in report.changed
-            for c in r.changes
-        ],
-        "diagnostics": [
-            {
-                "path": d.path,
-                "line": d.line,
-                "code": d.code,
-                "severity": d.severity.value,
-                "message": d.message,
-            }
-            for d in report.diagnostics
-        ],
+        "changes": changes_json(report),
+        "diagnostics": diagnostics_json(report),
         "summary": {
             "tasks": len(run.verdicts.tasks),
             **found,
