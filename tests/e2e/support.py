@@ -12,12 +12,13 @@ import importlib
 import inspect
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pytest
 import redis
@@ -32,6 +33,7 @@ from codemods.linking import build_index
 from codemods.model import Change, TaskIndex
 from codemods.rewrite import rewrite_source
 
+Reading = TypeVar("Reading")
 ROOT = Path(__file__).resolve().parents[2]
 E2E = Path(__file__).resolve().parent
 
@@ -79,6 +81,21 @@ class RedisServer:
         return redis.Redis(
             host="127.0.0.1", port=self.port, socket_timeout=5, decode_responses=True
         )
+
+
+def settled(read: Callable[[], Reading], timeout: float = 2.0) -> Reading:
+    """The reading once two in a row agree: the server has handled what the producer sent.
+
+    redis-py sends SUBSCRIBE without waiting for the reply, so the server may lag the call.
+    """
+    last = read()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        current, last = last, read()
+        if current == last:
+            break
+    return last
 
 
 def free_port() -> int:

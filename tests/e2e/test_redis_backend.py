@@ -6,8 +6,6 @@ written in the original and in the rewritten file (see test_message_parity.py fo
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -21,6 +19,7 @@ from tests.e2e.support import (
     drain,
     producer_app,
     rewritten_calls,
+    settled,
 )
 
 pytestmark = pytest.mark.e2e
@@ -57,21 +56,6 @@ def observe(observer: redis.Redis) -> Observed:
         frozenset(observer.pubsub_channels()),
         frozenset((c["id"], c["cmd"], c["sub"]) for c in observer.client_list()),
     )
-
-
-def settled(read: Callable[[], Observed], timeout: float = 2.0) -> Observed:
-    """The reading once two in a row agree: the server has handled what the producer sent.
-
-    redis-py sends SUBSCRIBE without waiting for the reply, so the server may lag the call.
-    """
-    last = read()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        current, last = last, read()
-        if current == last:
-            break
-    return last
 
 
 def send_and_observe(

@@ -20,7 +20,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.signals import before_task_publish, task_postrun
 
 from tests.conftest import FIXTURES, git, init_repo, run_cli
-from tests.e2e.support import RedisServer
+from tests.e2e.support import RedisServer, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -172,18 +172,6 @@ def subscribes(server: RedisServer) -> int:
     """SUBSCRIBE commands the server has run so far."""
     stats = server.client().info("commandstats")
     return int(stats.get("cmdstat_subscribe", {}).get("calls", 0))
-
-
-def settled(read: Callable[[], int], timeout: float = 2.0) -> int:
-    """The reading once two in a row agree (redis-py does not wait for SUBSCRIBE's reply)."""
-    last = read()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        current, last = last, read()
-        if current == last:
-            break
-    return last
 
 
 def stored(server: RedisServer, ids: set[str]) -> set[str]:
