@@ -10,7 +10,8 @@ that does not decode into well-typed records, or whose checksum does not match, 
   (size, mtime, ctime, inode) from one lstat are a fast path, trusted only when the mtime is
   neither racy (within two seconds of when the row was written, git's rule) nor suspicious
   (normalised to the epoch, as Nix and `SOURCE_DATE_EPOCH` builds do, or in the future).
-- `scans`: per path and the scan's inputs (module name, is_package, size limit), the scan.
+- `scans`: per path and the scan's inputs (module name, is_package, size limit), the scan, and
+  apart from it the module's bindings (its names), decoded only when a name leads into it.
 - `edits`: per path, the statements an edit rewrote, keyed on the content and the plan. They are
   verified again, statement by statement, before they are used.
 
@@ -31,13 +32,13 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 from codemods.discovery import Stat, key_maker
-from codemods.model import FileScan, StatementEdits
-from codemods.serial import Codec, DecodeError, EncodeError
+from codemods.model import BindingStep, FileScan, StatementEdits
+from codemods.serial import Codec, DecodeError, EncodeError, json_string
 
 RACY_NS = 2_000_000_000
 # Earlier modification times are normalised ones (Nix sets 1 s), never real edits.
@@ -50,7 +51,7 @@ SCHEMA = (
     "ctime_ns INTEGER, inode INTEGER, checked_ns INTEGER, digest BLOB, plain INTEGER, "
     "used INTEGER, checksum BLOB) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS scans (path BLOB, variant BLOB, digest BLOB, payload BLOB, "
-    "used INTEGER, checksum BLOB, PRIMARY KEY (path, variant)) WITHOUT ROWID",
+    "bindings BLOB, used INTEGER, checksum BLOB, PRIMARY KEY (path, variant)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS edits (path BLOB PRIMARY KEY, key BLOB, payload BLOB, "
     "used INTEGER, checksum BLOB) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS plain (folder BLOB, variant BLOB, digests BLOB, used INTEGER, "
@@ -72,9 +73,21 @@ def default_cache_dir() -> Path:
     return Path(base) / "celery-codemod"
 
 
+@dataclass(frozen=True, slots=True)
+class ModuleBindings:
+    """A module's bindings, stored apart from the rest of its scan."""
+
+    steps: tuple[BindingStep, ...]
+
+
 @cache
 def scan_codec() -> Codec[FileScan]:
     return Codec(FileScan)
+
+
+@cache
+def bindings_codec() -> Codec[ModuleBindings]:
+    return Codec(ModuleBindings)
 
 
 @cache
@@ -86,7 +99,8 @@ def edit_codec() -> Codec[StatementEdits]:
 def build_key() -> str:
     """Changes with any record definition, the tool's code or the Python version."""
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(f"{scan_codec().fingerprint} {edit_codec().fingerprint}".encode())
+    codecs = (scan_codec(), bindings_codec(), edit_codec())
+    digest.update(" ".join(codec.fingerprint for codec in codecs).encode())
     digest.update(repr(sys.version_info[:2]).encode())
     package = os.path.dirname(os.path.abspath(__file__))
     for name in sorted(os.listdir(package)):
@@ -156,6 +170,38 @@ def _ancestors(start: bytes) -> list[bytes]:
     return found
 
 
+class _StoredBindings:
+    """A cached module's bindings, decoded when a name first leads into the module. Bindings
+    that do not decode are read again from the file, as any other cache miss is."""
+
+    __slots__ = ("data", "display", "max_size", "module")
+
+    def __init__(self, data: bytes, display: str, module: str, max_size: int) -> None:
+        self.data = data
+        self.display = display
+        self.module = module
+        self.max_size = max_size
+
+    def mentions(self, name: str) -> bool:
+        """False only when no binding can bind `name`: a name bound is in the JSON as a string."""
+        return json_string(name) in self.data
+
+    def load(self) -> tuple[BindingStep, ...]:
+        try:
+            return bindings_codec().decode(self.data).steps
+        except DecodeError:
+            from codemods.scan import scan_file
+
+            scan = scan_file(
+                Path(self.display),
+                module=self.module,
+                is_package=_is_init(self.display),
+                max_size=self.max_size,
+                force=True,
+            )
+            return scan.facts.bindings if scan.facts is not None else ()
+
+
 @dataclass
 class _FileRow:
     size: int
@@ -186,7 +232,9 @@ class Cache:
             self._db.close()
             raise
         self._files: dict[bytes, _FileRow] = {}
-        self._scans: dict[bytes, dict[bytes, tuple[bytes, bytes, int, bytes]]] = {}
+        # path -> variant -> (digest, payload, bindings, used, checksum)
+        self._scans: dict[bytes, dict[bytes, tuple[bytes, bytes, bytes, int, bytes]]] = {}
+        self._apart: dict[str, _StoredBindings] = {}  # by display path, of the scans returned
         self._loaded: list[tuple[bytes, bytes]] = []  # (start, end) of the path ranges loaded
         self._seen: set[bytes] = set()
         self._read_alone: set[bytes] = set()  # scans rows of files outside the folders loaded
@@ -345,14 +393,15 @@ class Cache:
 
     def _read_scans_rows(self, where: str, arguments: tuple[bytes, ...]) -> None:
         rows = self._db.execute(
-            f"SELECT path, variant, digest, payload, used, checksum FROM scans WHERE {where}",
+            "SELECT path, variant, digest, payload, bindings, used, checksum FROM scans "
+            f"WHERE {where}",
             arguments,
         )
-        for path, variant, digest, payload, used, checksum in rows:
-            kinds = [type(v) for v in (path, variant, digest, payload, used, checksum)]
-            if kinds != [bytes, bytes, bytes, bytes, int, bytes]:
+        for path, variant, digest, payload, bindings, used, checksum in rows:
+            kinds = [type(v) for v in (path, variant, digest, payload, bindings, used, checksum)]
+            if kinds != [bytes, bytes, bytes, bytes, bytes, int, bytes]:
                 continue  # damaged
-            self._scans.setdefault(path, {})[variant] = (digest, payload, used, checksum)
+            self._scans.setdefault(path, {})[variant] = (digest, payload, bindings, used, checksum)
 
     def _row(self, key: bytes) -> _FileRow | None:
         if key not in self._files and not self._in_loaded(key) and key not in self._seen:
@@ -384,7 +433,8 @@ class Cache:
     ) -> FileScan | None:
         """The cached scan of the content `digest` at this path, or None. A file git vouches
         for has no files row: its digest is the blob id. With `any_name`, a scan made under
-        another module name may be returned (the caller checks the name)."""
+        another module name may be returned (the caller checks the name). The module's
+        bindings are left out of its facts (`bindings_apart`): `bindings_apart()` has them."""
         if vouched:
             if not self._in_loaded(key) and key not in self._read_alone:
                 self._read_scans("path = ?", (key,))
@@ -410,8 +460,10 @@ class Cache:
                 return None
             stored = found
         self._used_scans.setdefault(key, set()).add(variant)
-        stored_digest, payload, used, checksum = stored
-        if stored_digest != digest or checksum != _checksum(key, variant, digest, payload):
+        stored_digest, payload, bindings, used, checksum = stored
+        if stored_digest != digest or checksum != _checksum(
+            key, variant, digest, payload, bindings
+        ):
             return None
         try:
             scan = scan_codec().decode(payload, own_path=display)
@@ -419,8 +471,20 @@ class Cache:
             return None
         if scan.digest != digest or scan.display != display:
             return None
+        facts = scan.facts
+        if facts is None:
+            if bindings:
+                return None
+        elif facts.bindings or not facts.bindings_apart or facts.path != display:
+            return None
+        else:
+            self._apart[display] = _StoredBindings(bindings, display, facts.module, max_size)
         self._touch("scans", key, variant, used)
         return scan
+
+    def bindings_apart(self) -> Mapping[str, _StoredBindings]:
+        """The bindings of the modules `scan()` returned, by path, each decoded when needed."""
+        return self._apart
 
     def _touch(self, table: str, key: bytes, variant: bytes | None, used: int) -> None:
         if used < self.today:
@@ -487,13 +551,20 @@ class Cache:
         name, is_package = module()
         variant = _variant(name, is_package, max_size)
         self._used_scans.setdefault(key, set()).add(variant)
+        facts = scan.facts
+        if facts is not None and facts.bindings_apart:
+            return  # read from the cache: its bindings are not in it
         try:
+            bindings = b""
+            if facts is not None:  # the bindings apart: most runs need few modules' names
+                bindings = bindings_codec().encode(ModuleBindings(facts.bindings))
+                scan = replace(scan, facts=replace(facts, bindings=(), bindings_apart=True))
             payload = scan_codec().encode(scan, own_path=scan.display)
         except EncodeError:
             return
         self._put_scans.append(
-            (key, variant, scan.digest, payload, self.today,
-             _checksum(key, variant, scan.digest, payload))
+            (key, variant, scan.digest, payload, bindings, self.today,
+             _checksum(key, variant, scan.digest, payload, bindings))
         )  # fmt: skip
 
     def put_edit(self, key: bytes, edit_key: bytes, edits: StatementEdits) -> None:
@@ -585,7 +656,7 @@ class Cache:
             )
         if self._put_scans:
             db.executemany(
-                "INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?, ?, ?)", self._put_scans
+                "INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?, ?, ?, ?)", self._put_scans
             )
         if self._put_edits:
             db.executemany("INSERT OR REPLACE INTO edits VALUES (?, ?, ?, ?, ?)", self._put_edits)

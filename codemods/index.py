@@ -47,7 +47,6 @@ def index_tree(
     reader = _ModuleReader(tree, path=path, module=module, is_package=is_package)
     reader.read_module_statements(tree)
     reader.visit(tree)
-    prefix = f"{module}." if module else ""
     return ModuleFacts(
         module=module,
         path=path,
@@ -56,7 +55,6 @@ def index_tree(
         classes=tuple(reader.classes),
         registered=tuple(reader.registered),
         wrappers=tuple(reader.wrappers),
-        aliases={prefix + local: target for local, target in reader.imports.items()},
         star_imports=reader.stars,
         django_settings=reader.django_settings,
         bindings=read_bindings(tree, module, is_package, reader.imports),

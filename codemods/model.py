@@ -321,7 +321,7 @@ class ModuleFacts:
     wrappers: tuple[DecoratorWrapper, ...] = ()
     # Superseded by `bindings` (left empty): module-level constants by dotted name.
     constants: Mapping[str, ValueExpr] = field(default_factory=dict)
-    # Names bound by imports here -> what they import, e.g. "proj.app" -> "proj.celery.app".
+    # Superseded by `bindings` (left empty): names bound by imports -> what they import.
     aliases: Mapping[str, str] = field(default_factory=dict)
     star_imports: tuple[str, ...] = ()
     # `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "...")`.
@@ -334,6 +334,9 @@ class ModuleFacts:
     absolute_imports: tuple[str, ...] = ()
     # Module-level names bound to what a call of a dotted name made (`client = TaskClient()`).
     instances: Mapping[str, str] = field(default_factory=dict)
+    # `bindings` was left out of this record and kept apart (a cached scan): a symbol table
+    # given them reads them when a name leads into the module.
+    bindings_apart: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -538,7 +538,10 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
         scans.update(_scan_all(renamed, settings, None, listings, cache, names))
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
-    table = SymbolTable.from_facts(s.facts for s in scans.values() if s.facts is not None)
+    table = SymbolTable.from_facts(
+        (s.facts for s in scans.values() if s.facts is not None),
+        apart=cache.bindings_apart() if cache is not None else None,
+    )
     _read_referenced_modules(scans, table, settings, names)
     ordered = sorted(scans.items())
     declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]

@@ -35,6 +35,11 @@ HOIST_TAG = "@"
 PRIMITIVES: tuple[type, ...] = (str, int, float, bool, type(None))
 
 
+def json_string(text: str) -> bytes:
+    """`text` as the encoder writes a string: a value encoded holds these bytes."""
+    return json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
 class DecodeError(ValueError):
     """The bytes are not an encoding of the expected records."""
 

@@ -23,7 +23,7 @@ import bisect
 from collections import ChainMap
 from collections.abc import Callable, Generator, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from codemods.astutil import ScopeTracker, dotted_name, import_table, literal_value
 from codemods.model import (
@@ -223,17 +223,39 @@ class _Target:
     places: tuple[tuple[str, int], ...] = ()  # "ambiguous": (path, line) of each binding
 
 
+class BindingsApart(Protocol):
+    """A module's bindings kept apart from its facts (`ModuleFacts.bindings_apart`), read only
+    when a name leads into the module."""
+
+    def load(self) -> tuple[BindingStep, ...]: ...
+
+    def mentions(self, name: str) -> bool:
+        """False only when no binding of the module can bind `name`."""
+        ...
+
+
+# A module's bindings in statement order: read, or kept apart until needed.
+Part = tuple[BindingStep, ...] | BindingsApart
+
+
 class _Module:
     """One module's bindings, indexed on first use: which top-level steps bind each name."""
 
-    __slots__ = ("exports", "index", "lines", "name", "path", "sources", "stars", "steps")
+    __slots__ = ("exports", "index", "lines", "name", "parts", "path", "sources", "stars", "steps")
 
     def __init__(
-        self, name: str, path: str, steps: tuple[BindingStep, ...], exports: tuple[str, ...] | None
+        self,
+        name: str,
+        path: str,
+        steps: tuple[BindingStep, ...],
+        exports: tuple[str, ...] | None,
+        parts: tuple[Part, ...] = (),
     ) -> None:
         self.name = name
         self.path = path
+        # With `parts`, `steps` is read from them when the module is first indexed.
         self.steps = steps
+        self.parts = parts
         self.exports = frozenset(exports) if exports is not None else None
         self.index: dict[str, list[int]] | None = None
         self.stars: list[int] = []
@@ -242,6 +264,12 @@ class _Module:
 
     def exported(self, name: str) -> bool:
         return name in self.exports if self.exports is not None else not name.startswith("_")
+
+    def may_bind(self, name: str) -> bool:
+        """False when the module certainly does not bind `name`, without reading its bindings."""
+        if self.index is not None or not self.parts:
+            return True
+        return any(isinstance(part, tuple) or part.mentions(name) for part in self.parts)
 
 
 Key = tuple[Any, ...]
@@ -253,22 +281,28 @@ class SymbolTable:
 
     `loader(module)`, when given, returns the facts of a module that was not read yet (or None):
     a name is followed into modules without a scan hint on demand, each read once.
+    `apart` holds, by path, the bindings of the facts that were left without them
+    (`bindings_apart`): each is read when a name first leads into its module.
     """
 
     def __init__(
         self,
         facts: Iterable[ModuleFacts] = (),
         loader: Callable[[str], ModuleFacts | None] | None = None,
+        apart: Mapping[str, BindingsApart] | None = None,
     ) -> None:
         self._modules: MutableMapping[str, _Module] = {}
         self.loader = loader
+        self._apart = apart or {}
         self._tried: set[str] = set()
         self._reset()
         self.add(facts)
 
     @classmethod
-    def from_facts(cls, facts: Iterable[ModuleFacts]) -> SymbolTable:
-        return cls(facts)
+    def from_facts(
+        cls, facts: Iterable[ModuleFacts], apart: Mapping[str, BindingsApart] | None = None
+    ) -> SymbolTable:
+        return cls(facts, apart=apart)
 
     def _reset(self) -> None:
         self._memo: dict[Key, Any] = {}
@@ -287,18 +321,25 @@ class SymbolTable:
         self._reset()
 
     def _add_module(self, facts: ModuleFacts) -> None:
+        part: Part = facts.bindings
+        if facts.bindings_apart:
+            found = self._apart.get(facts.path)
+            if found is None:
+                raise ValueError(f"{facts.path}: the bindings kept apart were not given")
+            part = found
         known = self._modules.get(facts.module)
         if known is None:
-            self._modules[facts.module] = _Module(
-                facts.module, facts.path, facts.bindings, facts.exports
-            )
+            if isinstance(part, tuple):
+                module = _Module(facts.module, facts.path, part, facts.exports)
+            else:
+                module = _Module(facts.module, facts.path, (), facts.exports, (part,))
+            self._modules[facts.module] = module
         else:  # two files with one module name: read as one, in path order
             exports = None
             if known.exports is not None or facts.exports is not None:
                 exports = (*(known.exports or ()), *(facts.exports or ()))
-            self._modules[facts.module] = _Module(
-                facts.module, known.path, known.steps + facts.bindings, exports
-            )
+            parts = (*(known.parts or (known.steps,)), part)
+            self._modules[facts.module] = _Module(facts.module, known.path, (), exports, parts)
 
     def layered(self, module: _Module) -> SymbolTable:
         """This table with one more module on top (the others are shared, not copied)."""
@@ -379,7 +420,7 @@ class SymbolTable:
     def binds(self, module: str, name: str) -> bool:
         """Whether `module`'s own statements bind `name` (a star import does not count)."""
         known = self._modules.get(module)
-        return known is not None and name in self._prepare(known)
+        return known is not None and known.may_bind(name) and name in self._prepare(known)
 
     def modules(self) -> list[str]:
         return list(self._modules)
@@ -455,6 +496,13 @@ class SymbolTable:
 
     def _prepare(self, module: _Module) -> dict[str, list[int]]:
         if module.index is None:
+            if module.parts:
+                module.steps = tuple(
+                    step
+                    for part in module.parts
+                    for step in (part if isinstance(part, tuple) else part.load())
+                )
+                module.parts = ()
             index: dict[str, list[int]] = {}
             sources: list[str] = []
             for position, step in enumerate(module.steps):

@@ -187,12 +187,12 @@ def _poison(private_cache: Path, table: str, change) -> None:
                 (forged, _checksum(path, key, forged), path),
             )
     else:
-        rows = db.execute("SELECT path, variant, digest, payload FROM scans").fetchall()
-        for path, variant, digest, payload in rows:
+        rows = db.execute("SELECT path, variant, digest, payload, bindings FROM scans").fetchall()
+        for path, variant, digest, payload, bindings in rows:
             forged = change(payload, path)
             db.execute(
                 "UPDATE scans SET payload = ?, checksum = ? WHERE path = ? AND variant = ?",
-                (forged, _checksum(path, variant, digest, forged), path, variant),
+                (forged, _checksum(path, variant, digest, forged, bindings), path, variant),
             )
     db.commit()
     db.close()
