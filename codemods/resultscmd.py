@@ -46,6 +46,7 @@ from codemods.verdicts import (
     DefinedApp,
     ResultsFile,
     TaskVerdict,
+    UnreadableFile,
     Verdicts,
     decide,
 )
@@ -153,7 +154,8 @@ def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome
             )
         )
     ]
-    verdicts = decide(files, gathered.index, gathered.table, apps, unindexed, bound)
+    unreadable = list(_unreadable(gathered))
+    verdicts = decide(files, gathered.index, gathered.table, apps, unindexed, bound, unreadable)
     typos = list(_typos(gathered, declarations))
     by_task = {v.task.name: v for v in verdicts.tasks}
     edits, notes = _plan(verdicts, declarations, typos, gathered, fix_typos)
@@ -183,6 +185,18 @@ def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome
     for item in edits:
         planned[item.path].append(item)
     return ResultsRun(verdicts, report, typos, dict(planned)), outcome
+
+
+def _unreadable(gathered: Gathered) -> Iterator[UnreadableFile]:
+    """The searched files that could not be parsed, with their bytes (None if unreadable)."""
+    for path, scan in gathered.scans.items():
+        if scan.problem is None or path not in gathered.targets:
+            continue
+        try:
+            data: bytes | None = Path(path).read_bytes()
+        except OSError:
+            data = None
+        yield UnreadableFile(scan.display, scan.problem.code, data)
 
 
 def _apps(scans: Mapping[str, FileScan], table: SymbolTable) -> Iterator[DefinedApp]:

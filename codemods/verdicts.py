@@ -13,6 +13,7 @@ the result. When in doubt, never `unread`.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ UNSURE = frozenset({RESULT_ESCAPES, ID_ESCAPES, DYNAMIC_CALL})
 UNATTRIBUTED = "an id not traced to a call"
 QUERIED_DETAIL = "stored results queried (django-celery-results)"
 TEST_FOLDERS = frozenset({"tests", "test", "testing"})
+# A file that cannot be read as Python mentions a task by one of these tokens (a task name, a
+# dotted path) or by one of their parts (a function's name).
+_TOKEN = re.compile(rb"[\w.:\-]+")
+_TOKEN_PARTS = re.compile(rb"[.:\-]")
 ANY_APP = "*"
 
 
@@ -124,6 +129,16 @@ class ResultsFile:
 
 
 @dataclass(frozen=True)
+class UnreadableFile:
+    """A searched file the tool could not read as Python (`problem`: the diagnostic's code), so
+    its calls are unseen. `data`: its bytes; None when they could not be read either."""
+
+    path: str
+    problem: str
+    data: bytes | None
+
+
+@dataclass(frozen=True)
 class DefinedApp:
     app: str
     path: str
@@ -146,17 +161,22 @@ def decide(
     apps: Sequence[DefinedApp] = (),
     unindexed: Sequence[tuple[str, int]] = (),
     app_bound: Iterable[str] = (),
+    unreadable: Sequence[UnreadableFile] = (),
 ) -> Verdicts:
     """Every indexed task's verdict and every app's backend verdict (a pure function).
     `unindexed`: where task declarations the index could not read are (path, line): any app
     may own them, so every app may need its backend. `app_bound`: the tasks declared with
     `shared=False`; any other task is registered with every app a process makes (Celery shares
-    `@app.task` tasks as it shares `@shared_task` ones), so it counts for every app."""
+    `@app.task` tasks as it shares `@shared_task` ones), so it counts for every app.
+    `unreadable`: searched files that could not be parsed; a task they mention (or every task,
+    when their bytes are unknown) may be started there and its result read: never `unread`."""
     decider = _Decider(index, table, apps)
     decider.app_bound = frozenset(app_bound)
     for path, line in unindexed:
         detail = "a task declaration the index cannot read"
         decider.app_evidence[ANY_APP].append(Evidence(path, line, NO_CALLS, False, False, detail))
+    for file in unreadable:
+        decider.unreadable(file)
     return decider.run(files)
 
 
@@ -367,6 +387,26 @@ class _Decider:
         self.unattributed.append(evidence)
         self.app_evidence[target if target in self.apps else ANY_APP].append(evidence)
 
+    def unreadable(self, file: UnreadableFile) -> None:
+        """Whatever an unparsed file mentions may be started there, its result read."""
+        detail = f"mentioned in a file the tool cannot read ({file.problem})"
+        eager = None if in_tests(file.path) else False
+        if file.data is None:
+            evidence = Evidence(file.path, 1, DYNAMIC_CALL, in_tests(file.path), eager, detail)
+            for task in self.tasks:
+                self.evidence[task.name].append(evidence)
+            self.app_evidence[ANY_APP].append(evidence)
+            return
+        tokens = set(_TOKEN.findall(file.data))
+        words = {part for token in tokens for part in _TOKEN_PARTS.split(token)}
+        for task in self.tasks:
+            mention = _mention(task, tokens, words)
+            if mention is not None:
+                line = _first_line(file.data, mention)
+                self.evidence[task.name].append(
+                    Evidence(file.path, line, DYNAMIC_CALL, in_tests(file.path), eager, detail)
+                )
+
     # -- deciding -------------------------------------------------------------------------------
 
     def _verdict(self, task: TaskDef) -> TaskVerdict:
@@ -429,6 +469,24 @@ class _Decider:
                 "(ignore_result=True): it is never stored, so this read gets None or waits in "
                 "vain; pass ignore_result=False on the call or drop it from the declaration",
             )
+
+
+def _mention(task: TaskDef, tokens: set[bytes], words: set[bytes]) -> bytes | None:
+    """How a file's tokens mention a task: by its name, or by its function's or its name's
+    last part (a call by the task object, `from proj.tasks import add`)."""
+    name = task.name.encode("utf-8", "surrogateescape")
+    if name in tokens:
+        return name
+    for dotted in (task.function, task.name):
+        last = re.split(r"[.:\-]", dotted)[-1].encode("utf-8", "surrogateescape")
+        if last and last in words:
+            return last
+    return None
+
+
+def _first_line(data: bytes, word: bytes) -> int:
+    found = re.search(rb"(?<![\w])" + re.escape(word) + rb"(?![\w])", data)
+    return data.count(b"\n", 0, found.start()) + 1 if found else 1
 
 
 def _key(app: DefinedApp) -> tuple[str, int, str]:

@@ -259,3 +259,89 @@ def test_a_read_of_a_task_declared_elsewhere_keeps_the_backend(tmp_path: Path, i
     (app,) = document["apps"]
     assert app["backend_needed"] is True
     assert app["evidence"][0]["path"] == "shop/views.py"
+
+
+def _unread_project(work: Path, views: str) -> None:
+    (work / "shop").mkdir(parents=True)
+    (work / "shop" / "__init__.py").write_text("")
+    (work / "shop" / "celery.py").write_text("from celery import Celery\napp = Celery('shop')\n")
+    (work / "shop" / "tasks.py").write_text(
+        "from shop.celery import app\n\n@app.task\ndef compress_image(pk):\n    return pk\n\n"
+        "@app.task\ndef other(pk):\n    return pk\n"
+    )
+    (work / "shop" / "upload.py").write_text(
+        "from shop.tasks import compress_image, other\n\n"
+        "def upload(pk):\n    compress_image.delay(pk)\n    other.delay(pk)\n"
+    )
+    (work / "shop" / "views.py").write_text(views)
+
+
+# Python 3.14 syntax: no earlier Python parses it.
+UNPARSABLE_VIEWS = (
+    "from shop.tasks import compress_image\n\n"
+    "def view(pk):\n    try:\n        pass\n    except ValueError, TypeError:\n        pass\n"
+    "    return compress_image.delay(pk).get()\n"
+)
+
+
+def test_a_task_a_file_that_cannot_be_parsed_mentions_is_never_unread(
+    tmp_path: Path, in_dir
+) -> None:
+    """The file may read the task's result: the tool cannot see, so it must not say unread."""
+    work = tmp_path / "work"
+    _unread_project(work, UNPARSABLE_VIEWS)
+    in_dir(work)
+    document = json.loads(run_cli("results", ".", "--format", "json").stdout)
+    verdicts = {t["name"]: t for t in document["tasks"]}
+    assert verdicts["shop.tasks.other"]["verdict"] == "unread"
+    compress = verdicts["shop.tasks.compress_image"]
+    assert compress["verdict"] == "unknown"
+    assert any(
+        e["path"] == "shop/views.py" and e["kind"] == "dynamic-call" and e["line"] == 1
+        for e in compress["evidence"]
+    )
+    (app,) = document["apps"]
+    assert app["backend_needed"] is True
+    codes = {d["code"] for d in document["diagnostics"]}
+    assert "parse-error" in codes
+
+
+def test_the_same_file_parsed_lets_the_verdict_follow_its_calls(tmp_path: Path, in_dir) -> None:
+    """The control: parsed, the same read makes compress_image `read`."""
+    work = tmp_path / "work"
+    _unread_project(
+        work, UNPARSABLE_VIEWS.replace("ValueError, TypeError", "(ValueError, TypeError)")
+    )
+    in_dir(work)
+    document = json.loads(run_cli("results", ".", "--format", "json").stdout)
+    verdicts = {t["name"]: t["verdict"] for t in document["tasks"]}
+    assert verdicts == {"shop.tasks.compress_image": "read", "shop.tasks.other": "unread"}
+
+
+def test_an_unparsable_file_that_mentions_no_task_changes_no_verdict(
+    tmp_path: Path, in_dir
+) -> None:
+    work = tmp_path / "work"
+    _unread_project(work, "def view(:\n    return compress_images_elsewhere.delay()\n")
+    in_dir(work)
+    document = json.loads(run_cli("results", ".", "--format", "json").stdout)
+    verdicts = {t["name"]: t["verdict"] for t in document["tasks"]}
+    assert verdicts == {"shop.tasks.compress_image": "unread", "shop.tasks.other": "unread"}
+
+
+def test_a_file_whose_bytes_cannot_be_read_may_start_any_task() -> None:
+    from codemods.model import TaskDef, TaskIndex
+    from codemods.symbols import SymbolTable
+    from codemods.verdicts import UnreadableFile, decide
+
+    task = TaskDef("shop.tasks.add", "shop/tasks.py", 3, function="shop.tasks.add")
+    index = TaskIndex({task.name: task})
+    unreadable = [UnreadableFile("shop/views.py", "read-error", None)]
+    (verdict,) = decide([], index, SymbolTable(), unreadable=unreadable).tasks
+    assert verdict.verdict == "unknown"
+    assert any(e.path == "shop/views.py" for e in verdict.evidence)
+    mentioned = [UnreadableFile("shop/views.py", "parse-error", b"x = 1\nadd.delay(\n")]
+    (verdict,) = decide([], index, SymbolTable(), unreadable=mentioned).tasks
+    assert [(e.path, e.line) for e in verdict.evidence if e.kind == "dynamic-call"] == [
+        ("shop/views.py", 2)
+    ]
