@@ -223,16 +223,18 @@ def marker_roots(files: Iterable[str], bounds: Iterable[str]) -> dict[str, str]:
         while folder not in folders and any(folder == b or _under(folder, b) for b in bounds):
             folders.add(folder)
             folder = os.path.dirname(folder)
+    isfile = os.path.isfile
     for folder in sorted(folders):
+        inside = folder if folder.endswith(os.sep) else folder + os.sep  # os.path.join's way
         if (
             os.path.basename(folder) == "src"
-            and not os.path.isfile(os.path.join(folder, "__init__.py"))
-            and any(os.path.isfile(os.path.join(folder, "..", m)) for m in MARKER_FILES)
+            and not isfile(inside + "__init__.py")
+            and any(isfile(os.path.join(folder, "..", m)) for m in MARKER_FILES)
         ):
             roots.setdefault(folder, "src layout")
         for marker in MARKER_FILES:
-            config = os.path.join(folder, marker)
-            if not os.path.isfile(config):
+            config = inside + marker
+            if not isfile(config):
                 continue
             for where in _declared_roots(Path(config)):
                 target = os.path.normpath(os.path.join(folder, where))

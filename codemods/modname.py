@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 
@@ -68,6 +68,20 @@ class ModuleNamer:
         folder, _, name = os.fspath(path).rpartition(os.sep)
         real = self._realpath(folder)
         return real + name if real.endswith(os.sep) else real + os.sep + name
+
+    def real_paths(self, paths: Iterable[str]) -> list[str]:
+        """`real_path` of each path, the folder of a run of paths in one folder looked up once."""
+        found = []
+        last: str | None = None
+        prefix = ""
+        for path in paths:
+            folder, _, name = path.rpartition(os.sep)
+            if folder != last:
+                real = self._realpath(folder)
+                prefix = real if real.endswith(os.sep) else real + os.sep
+                last = folder
+            found.append(prefix + name)
+        return found
 
     def root(self, path: str | Path) -> Path:
         """The folder the file's module name starts from."""

@@ -386,7 +386,7 @@ def _infer_layout(
 ) -> tuple[ModuleNamer, Mapping[str, str]]:
     """A namer for the source roots the code implies (through the absolute `imports` of the
     files), and why each root was chosen."""
-    real = [names.real_path(path) for path in files]
+    real = names.real_paths(files)
     imports = {names.real_path(path): found for path, found in imports.items()}
     given = [*settings.paths, *settings.workers, Path(".")]
     bounds = {os.path.realpath(p if p.is_dir() else p.parent) for p in given}
@@ -406,11 +406,15 @@ def _source_roots(
 ) -> tuple[tuple[str, str], ...]:
     """The roots the names of the files that declare or call tasks start from, and why."""
     found: dict[str, str] = {}
+    roots: set[Path] = set()  # each shown once: showing a folder costs a relpath
     for path, scan in scans.items():
         facts = scan.facts
         if facts is None or not (facts.declared or facts.apps or (scan.calls and scan.calls.sites)):
             continue
         root = names.root(path)
+        if root in roots:
+            continue
+        roots.add(root)
         why = "--source-root" if given else reasons.get(str(root), "__init__.py files")
         found.setdefault(display_path(root), why)
     return tuple(sorted(found.items()))
@@ -521,7 +525,9 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
     else:
         indexed = targets
     names = ModuleNamer(settings.source_roots, physical=True)
-    files = sorted(targets | indexed)
+    widest = workers if workers is not None else found
+    # Discovery lists each tree sorted: the files named are usually in the workers' tree.
+    files = list(widest.files) if targets <= indexed else sorted(targets | indexed)
     reasons: Mapping[str, str] = {}
     if settings.source_roots:
         scans = _scan_all(files, settings, progress, listings, cache, names)
@@ -534,7 +540,8 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
 
         scans = _scan_all(files, settings, progress, listings, cache, names, predict)
         names, reasons = _infer_layout(files, _parsed_imports(scans), settings, names)
-        renamed = sorted(p for p, scan in scans.items() if not _named_as(scan, p, names))
+        parsed = ((p, scan) for p, scan in scans.items() if scan.facts is not None)
+        renamed = sorted(p for p, scan in parsed if not _named_as(scan, p, names))
         scans.update(_scan_all(renamed, settings, None, listings, cache, names))
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
