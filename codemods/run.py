@@ -164,9 +164,7 @@ def _scan_all(
                         key, path, digest, namers[path], max_size, vouched=vouched,
                         any_name=any_name,
                     )  # fmt: skip
-                if hit is not None and settings.results and hit.facts and hit.results is None:
-                    hit = None  # scanned by `fix`: what it does with results is not in it
-                if hit is None:
+                if hit is None or _lacks_results(hit, settings):
                     misses.append(path)
                 else:
                     scans[path] = hit
@@ -193,7 +191,7 @@ def _scan_all(
                         keys[path], path, digest, namers[path], settings.max_file_size,
                         vouched=path in digests,
                     )  # fmt: skip
-                if hit is None:
+                if hit is None or _lacks_results(hit, settings):
                     misses.append(path)
                 else:
                     scans[path] = hit
@@ -206,6 +204,12 @@ def _scan_all(
         if cache is not None and (stat is not None or path in digests):
             cache.put_scan(keys[path], stat, scan, namers[path], settings.max_file_size)
     return scans
+
+
+def _lacks_results(scan: FileScan, settings: Settings) -> bool:
+    """A cached scan `fix` made (what the module does with results is not in it), when
+    `results` needs it: the file is scanned again."""
+    return settings.results and scan.facts is not None and scan.results is None
 
 
 def _scan_files(
