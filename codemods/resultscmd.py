@@ -300,7 +300,7 @@ def _plan(
     edited, or none: one left without the option would make the two declarations differ."""
     from codemods.declare import ATTRIBUTE, KEYWORD, RENAME, DeclarationEdit
 
-    targets = {display_path(Path(p)) for p in gathered.targets}
+    targets = _displayed(gathered.targets, gathered.scans)
     misspelled = {(t.path, t.line): t for t in typos if t.suggestion == OPTION}
     planned: list[_Planned] = []
     notes: list[Diagnostic] = []
@@ -360,6 +360,12 @@ def _plan(
                 )
             )
     return planned, notes
+
+
+def _displayed(paths: Iterable[str], scans: Mapping[str, FileScan]) -> set[str]:
+    """The paths as the output shows them: each scan says it (a declaration's path is its
+    file's), without asking the file system once per file."""
+    return {scans[p].display if p in scans else display_path(Path(p)) for p in paths}
 
 
 def _by_file(
