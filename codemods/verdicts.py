@@ -472,15 +472,15 @@ class _Decider:
 
 
 def _mention(task: TaskDef, tokens: set[bytes], words: set[bytes]) -> bytes | None:
-    """How a file's tokens mention a task: by its name, or by its function's or its name's
-    last part (a call by the task object, `from proj.tasks import add`)."""
+    """How a file's tokens mention a task: by its name, or by the name its object is imported
+    under: its function's, or its name's last dotted part when that is an identifier."""
     name = task.name.encode("utf-8", "surrogateescape")
     if name in tokens:
         return name
     for dotted in (task.function, task.name):
-        last = re.split(r"[.:\-]", dotted)[-1].encode("utf-8", "surrogateescape")
-        if last and last in words:
-            return last
+        last = dotted.rpartition(".")[2]
+        if last.isidentifier() and last.encode() in words:
+            return last.encode()
     return None
 
 

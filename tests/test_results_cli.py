@@ -345,3 +345,23 @@ def test_a_file_whose_bytes_cannot_be_read_may_start_any_task() -> None:
     assert [(e.path, e.line) for e in verdict.evidence if e.kind == "dynamic-call"] == [
         ("shop/views.py", 2)
     ]
+
+
+def test_a_dashed_task_name_is_mentioned_only_whole() -> None:
+    """`change-dvla-password` is not mentioned by a file that says `password`."""
+    from codemods.model import TaskDef, TaskIndex
+    from codemods.symbols import SymbolTable
+    from codemods.verdicts import UnreadableFile, decide
+
+    task = TaskDef("change-dvla-password", "app/tasks.py", 3, function="app.tasks.change_pw")
+    index = TaskIndex({task.name: task})
+    text = b"def f(password):\n    return password\n"
+    (verdict,) = decide(
+        [], index, SymbolTable(), unreadable=[UnreadableFile("a.py", "x", text)]
+    ).tasks
+    assert not any(e.path == "a.py" for e in verdict.evidence)
+    whole = text + b'CELERY = {"task": "change-dvla-password"}\n'
+    (verdict,) = decide(
+        [], index, SymbolTable(), unreadable=[UnreadableFile("a.py", "x", whole)]
+    ).tasks
+    assert [(e.path, e.line) for e in verdict.evidence if e.path == "a.py"] == [("a.py", 3)]
