@@ -445,7 +445,7 @@ class _Decider:
             app.path,
             app.line,
             bool(found),
-            tuple(sorted(set(found), key=lambda e: (e.path, e.line, e.kind))),
+            tuple(sorted(set(found), key=_place)),
             app.backends,
         )
 
@@ -493,16 +493,24 @@ def _key(app: DefinedApp) -> tuple[str, int, str]:
     return (app.path, app.line, app.app)
 
 
-def _evidence_key(verdict: str) -> Callable[[Evidence], tuple[int, str, int, str]]:
+def _evidence_key(verdict: str) -> Callable[[Evidence], tuple[int, Place]]:
     """Evidence order: what decided the verdict first, then by place."""
 
-    def key(e: Evidence) -> tuple[int, str, int, str]:
+    def key(e: Evidence) -> tuple[int, Place]:
         if verdict == READ_VERDICT:
             rank = 0 if e.reads else 1
         elif verdict == UNKNOWN:
             rank = 0 if e.kind == NO_CALLS else 1 if e.unsure else 2
         else:
             rank = 1 if e.eager is True else 0
-        return (rank, e.path, e.line, e.kind)
+        return (rank, _place(e))
 
     return key
+
+
+Place = tuple[str, int, str, str, bool, int]
+
+
+def _place(e: Evidence) -> Place:
+    """Evidence by place, then kind, then the rest: two uses on one line keep one order."""
+    return (e.path, e.line, e.kind, e.detail, e.in_tests, -1 if e.eager is None else e.eager)
