@@ -453,9 +453,29 @@ def _verify(
                 _undo_decorator(edit, old.decorator_list[position], new, position)
     except EditMismatch as problem:
         return str(problem)
-    if ast.dump(before) != ast.dump(after):
+    if not same_tree(before, after):
         return "the result differs from the input outside the edited declarations"
     return None
+
+
+def same_tree(first: ast.AST, second: ast.AST) -> bool:
+    """Whether two trees are equal as `ast.dump` shows them (their fields, not their
+    positions), without building the two dumps."""
+    pending: list[tuple[object, object]] = [(first, second)]
+    while pending:
+        one, other = pending.pop()
+        if type(one) is not type(other):
+            return False
+        if isinstance(one, ast.AST):
+            pending.extend((getattr(one, f, None), getattr(other, f, None)) for f in one._fields)
+        elif isinstance(one, list):
+            assert isinstance(other, list)
+            if len(one) != len(other):
+                return False
+            pending.extend(zip(one, other, strict=True))
+        elif one is not other and repr(one) != repr(other):  # a constant, as the dump shows it
+            return False
+    return True
 
 
 def _undo_decorator(
