@@ -31,6 +31,7 @@ from codemods.model import (
     FileResult,
     FileScan,
     Severity,
+    StatementEdit,
     StatementEdits,
     TaskDef,
 )
@@ -114,7 +115,7 @@ def results(options: ResultsOptions) -> int:
         click.echo(f"celery-codemod: error: {error}", err=True)
         return EXIT_USAGE
     try:
-        run, outcome = analyse(gathered, fix_typos=options.fix_typos)
+        run, outcome = analyse(gathered, fix_typos=options.fix_typos, text_needed=_shows_text(base))
     finally:
         if gathered.cache is not None:
             gathered.cache.save()
@@ -127,9 +128,23 @@ def results(options: ResultsOptions) -> int:
     return exit_code(report, base)
 
 
-def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome]:
+def _shows_text(options: FixOptions) -> bool:
+    """Whether the run prints or writes the new text of files: the text report, JSON and GitHub
+    annotations say only which declarations change."""
+    return (
+        options.write
+        or options.patches_dir is not None
+        or options.show_diff
+        or options.output_format == "sarif"
+    )
+
+
+def analyse(
+    gathered: Gathered, *, fix_typos: bool, text_needed: bool = True
+) -> tuple[ResultsRun, Outcome]:
     """Verdicts, declaration edits and diagnostics over gathered scans (reads only the files
-    whose declarations change)."""
+    whose declarations change). Without `text_needed`, an edit made in full before on the same
+    content is not made again: only which declarations change is known."""
     scans = gathered.scans
     files = [
         ResultsFile(
@@ -161,7 +176,7 @@ def analyse(gathered: Gathered, *, fix_typos: bool) -> tuple[ResultsRun, Outcome
     edits, notes = _plan(verdicts, declarations, typos, gathered, fix_typos)
     sources: dict[str, SourceFile] = {}
     file_results = [
-        _edit_file(path, scan, planned, sources, gathered.cache)
+        _edit_file(path, scan, planned, sources, gathered.cache, text_needed)
         for path, scan, planned in _by_file(edits, scans)
     ]
     diagnostics = sort_diagnostics(
@@ -385,9 +400,11 @@ def _edit_file(
     planned: list[_Planned],
     sources: dict[str, SourceFile],
     cache: Cache | None,
+    text_needed: bool = True,
 ) -> FileResult:
     """Read the file, make its declaration edits and verify them. An edit made before is taken
-    from the cache and verified again (without libcst)."""
+    from the cache and verified again (without libcst); when the new text is not needed, an
+    edit made in full before is not made again."""
     from codemods.discovery import key_maker
 
     display = scan.display
@@ -399,6 +416,11 @@ def _edit_file(
         edits = [p.edit for p in planned]
         key = content_digest(repr(("declarations", scan.digest, edits)).encode())
         slot = (cache, key_maker()(path), key)
+        if not text_needed and cache.has_edit(slot[1], key):
+            # This content with these edits was edited, verified and spliced in full before.
+            sources[display] = source
+            changes = _changes(display, planned)
+            return FileResult(display, source.text, changes=changes, text_not_made=True)
     result = _edit_source(display, source, planned, slot=slot)
     if result.changed:
         sources[display] = source
@@ -452,32 +474,40 @@ def _edit_source(
                 why = f"the declaration edit cannot be placed on this version ({mismatch})"
                 return _unsafe(display, planned[0].edit.line, why)
         planned = [replace(p, edit=e) for p, e in zip(planned, edits, strict=True)]
-        changes = tuple(
-            Change(display, p.edit.line, p.task.name, {OPTION: True})
-            for p in sorted(planned, key=lambda p: p.edit.line)
-        )
+        changes = _changes(display, planned)
         done = slot[0].edit(slot[1], slot[2]) if slot is not None else None
         new_source = problem = None
         if done is not None:
             new_source = reuse_declaration_statements(source.text, tree, done.statements, edits)
+        made: tuple[StatementEdit, ...] = ()
         if new_source is None:
-            statements, problem = declaration_statements(source.text, tree, edits)
+            made, problem = declaration_statements(source.text, tree, edits)
             if problem is None:
-                new_source = splice(source.text, statements)
-                if slot is not None:
-                    slot[0].put_edit(slot[1], slot[2], StatementEdits(statements))
+                new_source = splice(source.text, made)
         if problem is not None or new_source is None:
             why = f"the declaration edit did not verify ({problem})"
             return _unsafe(display, changes[0].line, why, source.text)
         result = FileResult(display, source.text, new_source, changes)
         if any(p.edit.kind == RENAME for p in planned):
-            return _renamed_bytes(result, source.data, source.encoding)
-        return with_bytes(result, source.data, source.encoding)
+            result = _renamed_bytes(result, source.data, source.encoding)
+        else:
+            result = with_bytes(result, source.data, source.encoding)
+        # Only an edit made in full (verified, the bytes spliced) is cached.
+        if slot is not None and made and result.changed and not result.diagnostics:
+            slot[0].put_edit(slot[1], slot[2], StatementEdits(made))
+        return result
     except RecursionError:
         deep = Diagnostic(display, 1, "parse-error", Severity.ERROR, "too deeply nested to analyse")
         return FileResult(display, "", diagnostics=(deep,))
     except Exception as error:
         return FileResult(display, "", diagnostics=(internal_error(display, error),))
+
+
+def _changes(display: str, planned: Sequence[_Planned]) -> tuple[Change, ...]:
+    return tuple(
+        Change(display, p.edit.line, p.task.name, {OPTION: True})
+        for p in sorted(planned, key=lambda p: p.edit.line)
+    )
 
 
 def _unsafe(display: str, line: int, why: str, text: str = "") -> FileResult:

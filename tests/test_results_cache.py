@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
+import pytest
+
+from codemods import resultscmd
 from tests.conftest import run_cli
 
 TASKS = """\
@@ -47,3 +51,40 @@ def test_results_after_fix_with_one_cache_equals_results_without_cache(
     assert run_cli("fix", ".", "--check").exit_code == 0  # fills the cache, without result facts
     assert _verdicts() == cold
     assert _verdicts() == cold  # and the scans `results` made are the ones kept
+
+
+def _project(root: Path) -> None:
+    (root / "proj").mkdir()
+    (root / "proj" / "__init__.py").write_text("")
+    (root / "proj" / "tasks.py").write_text(dedent(TASKS))
+    (root / "web").mkdir()
+    (root / "web" / "views.py").write_text(dedent(VIEWS))
+
+
+def test_a_warm_run_reports_the_declaration_edits_a_cold_run_makes(
+    tmp_path: Path, in_dir, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path)
+    in_dir(tmp_path)
+    cold = run_cli("results", ".", "--format", "json", "--no-cache")
+    made: list[str] = []
+    edit_source = resultscmd._edit_source
+
+    def counted(display: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(display)
+        return edit_source(display, *args, **kwargs)
+
+    monkeypatch.setattr(resultscmd, "_edit_source", counted)
+    for _ in range(3):  # the first fills the cache; the others find the edit made in full
+        warm = run_cli("results", ".", "--format", "json")
+        assert made == ["proj/tasks.py"]
+        assert (warm.exit_code, warm.stdout) == (cold.exit_code, cold.stdout)
+        check = run_cli("results", ".", "--check")
+        assert check.exit_code == 1
+        assert "would rewrite proj/tasks.py" in check.stderr
+    diff = run_cli("results", ".", "--diff")  # the text is made again when it is shown
+    assert made == ["proj/tasks.py", "proj/tasks.py"]
+    assert diff.exit_code == 0, diff.stderr
+    assert "+@app.task(ignore_result=True)" in diff.stdout
+    assert run_cli("results", ".", "--write").exit_code == 0
+    assert "@app.task(ignore_result=True)" in (tmp_path / "proj" / "tasks.py").read_text()
