@@ -296,9 +296,14 @@ class Codec(Generic[T]):
             return [n.encode(getattr(value, name), depth + 1, state) for name, n in nodes]
 
         node.encode = encode
-        node.decode = _record_decoder(
-            kind, [(f.name, hints[f.name], n) for f, (_, n) in zip(fields, nodes, strict=True)]
-        )
+        typed = [(f.name, hints[f.name], n) for f, (_, n) in zip(fields, nodes, strict=True)]
+
+        def decode(data: Any, state: _Decoding) -> Any:
+            # Generated when first needed: many runs never decode some records.
+            node.decode = _record_decoder(kind, typed)
+            return node.decode(data, state)
+
+        node.decode = decode
 
     def _union(self, args: tuple[Any, ...], node: _Node) -> None:
         primitives = frozenset(a for a in args if a in PRIMITIVES)
