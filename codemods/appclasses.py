@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from codemods.model import ClassFacts, ModuleFacts, Receiver, Signature
+from codemods.model import AppFacts, ClassFacts, ModuleFacts, Receiver, Signature
 
 CELERY_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 # Names that are the current Celery app whatever the project does.
@@ -42,9 +42,19 @@ class AppClasses:
             for app in module_facts.apps:
                 if app.defined:
                     self.apps[canonical(app.qualname)] = app.factory
-        # Objects made by a project subclass of Celery are apps too (`app = Application()`).
+        # App factories, by canonical name: (the factory, the path of its module).
+        self.factories: dict[str, tuple[AppFacts, str]] = {
+            canonical(factory.qualname): (factory, module_facts.path)
+            for module_facts in facts
+            for factory in module_facts.app_factories
+        }
+        # Objects made by a project subclass of Celery are apps too (`app = Application()`), and
+        # so are those an app factory makes (`app = create_application()`).
         for name, made_by in self.instances.items():
-            if self.is_celery(made_by):
+            made = self.factories.get(canonical(made_by))
+            if made is not None:
+                self.apps.setdefault(canonical(name), made[0].factory)
+            elif self.is_celery(made_by):
                 self.apps.setdefault(canonical(name), made_by)
         self.fixed_send_task = sorted(
             (cls for cls in self.classes.values() if _fixed(_own(cls, "send_task"))),

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import ast
 
-from codemods.astutil import dotted_name, iter_module_statements, star_imports
+from codemods.astutil import (
+    dotted_name,
+    function_locals,
+    iter_module_statements,
+    iter_statements,
+    star_imports,
+)
 from codemods.bindings import read_bindings, read_exports
 from codemods.layout import absolute_imports
 from codemods.model import (
@@ -52,6 +58,7 @@ def index_tree(
         path=path,
         declared=tuple(reader.declared),
         apps=tuple(reader.apps),
+        app_factories=tuple(reader.factories),
         classes=tuple(reader.classes),
         registered=tuple(reader.registered),
         wrappers=tuple(reader.wrappers),
@@ -110,6 +117,11 @@ def _signature_as_written(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Signa
     )
 
 
+def _reads(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
+    """The node reads one of `names`."""
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
 def _is_docstring(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
 
@@ -121,6 +133,7 @@ class _ModuleReader(ModuleReader):
         self.stars = star_imports(tree, module, is_package)
         self.declared: list[DeclaredTask] = []
         self.apps: list[AppFacts] = []
+        self.factories: list[AppFacts] = []
         self.classes: list[ClassFacts] = []
         self.registered: list[tuple[str, int]] = []
         self.wrappers: list[DecoratorWrapper] = []
@@ -155,6 +168,8 @@ class _ModuleReader(ModuleReader):
                     self._assignment(target, node.value)
             elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
                 self._module_call(node.value)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._factory(node)
         # Settings follow Python's binding rules: one set under a branch is not certain.
         for receiver, key, value in read_settings(tree.body, self.setting, self.imports):
             self.apps.append(AppFacts(receiver, False, ((key, value),)))
@@ -201,6 +216,71 @@ class _ModuleReader(ModuleReader):
             settings.append(("config_from_object", self.value(call.args[0])))
             return [(receiver, key, value) for key, value in settings]
         return []
+
+    def _makes_app(self, call: ast.Call) -> str | None:
+        """What a call that makes a Celery app calls (Celery, or a class or factory named after
+        it), or None."""
+        callee = self.qualified(call.func)
+        if callee is None:
+            return None
+        if callee in CELERY_CLASSES or "celery" in callee.rsplit(".", 1)[-1].lower():
+            return callee
+        return None
+
+    def _factory(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """A function that makes a Celery app and returns it (`app = Celery(...)`, settings,
+        `return app`): an app factory, with the settings its body makes on the app that are
+        sure (none that reads a parameter or another local)."""
+        made: dict[str, list[ast.Call | None]] = {}
+        returned: list[ast.expr] = []
+        for node in iter_statements(function.body, into_definitions=False):
+            if isinstance(node, ast.Return):
+                returned.append(node.value if node.value is not None else ast.Constant(None))
+            elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        value = node.value
+                        call = value if isinstance(value, ast.Call) and len(targets) == 1 else None
+                        made.setdefault(target.id, []).append(
+                            call if isinstance(node, ast.Assign) else None
+                        )
+        names = {r.id for r in returned if isinstance(r, ast.Name)}
+        calls = [r for r in returned if isinstance(r, ast.Call)]
+        if not returned or len(names) + len(calls) != len(returned) or len(names) + len(calls) != 1:
+            return  # one app, returned on every path
+        local = next(iter(names), None)
+        if local is not None:
+            assigned = made.get(local, [])
+            if len(assigned) != 1 or assigned[0] is None:
+                return
+            calls = [assigned[0]]
+        call = calls[0]
+        callee = self._makes_app(call)
+        if callee is None:
+            return
+        others = function_locals(function) - ({local} if local else set())
+        settings = [
+            (key, value)
+            for key, value, node in self._factory_keywords(call)
+            if not _reads(node, others)
+        ]
+        if local is not None:
+            receiver = self.own(local)
+
+            def read(node: ast.stmt) -> list[tuple[str, str, ValueExpr]]:
+                if _reads(node, others):
+                    return []  # a value of the function's own: not known here
+                return [item for item in self.setting(node) if item[0] == receiver]
+
+            settings += [(k, v) for _, k, v in read_settings(function.body, read, self.imports)]
+        self.factories.append(AppFacts(self.own(function.name), True, tuple(settings), callee))
+
+    def _factory_keywords(self, call: ast.Call) -> list[tuple[str, ValueExpr, ast.expr]]:
+        found = [(k.arg, self.value(k.value), k.value) for k in call.keywords if k.arg is not None]
+        if call.args and isinstance(call.args[0], ast.Constant):
+            found.append(("main", self.value(call.args[0]), call.args[0]))
+        return found
 
     def _assignment(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):

@@ -162,6 +162,8 @@ class TaskIndex:
     # Declared functions the index could not name or prove (custom names, unresolved decorators
     # or apps), by function name: (path, line, the diagnostic code that says why).
     unindexed: Mapping[str, tuple[str, int, str]] = field(default_factory=dict)
+    # Modules whose file could not be parsed, so their tasks are unknown: module -> path.
+    unparsed: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> TaskDef | None:
         return self.tasks.get(name)
@@ -315,6 +317,9 @@ class ModuleFacts:
     path: str
     declared: tuple[DeclaredTask, ...] = ()
     apps: tuple[AppFacts, ...] = ()
+    # Functions that make and return a Celery app (qualname: the function's), with the settings
+    # their bodies make on it: a module-level name a call of one makes is that app.
+    app_factories: tuple[AppFacts, ...] = ()
     classes: tuple[ClassFacts, ...] = ()
     # `app.register_task(T())` / `app.tasks.register(T())`: (class, line).
     registered: tuple[tuple[str, int], ...] = ()

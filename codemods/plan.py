@@ -328,6 +328,15 @@ class _Planner:
                 f"no indexed task named '{name}'; a function of that name declared at "
                 f"{path}:{line} is not indexed ({code})"
             )
+        module = name
+        while "." in module:
+            module = module.rpartition(".")[0]
+            where = self.index.unparsed.get(module)
+            if where is not None:
+                return (
+                    f"no indexed task named '{name}'; its module {module} ({where}) could not be "
+                    "parsed, so the tasks it declares are not indexed"
+                )
         hints = suggest(name, self.index.names)
         hint = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
         return f"no task named '{name}'{hint}"

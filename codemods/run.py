@@ -10,7 +10,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -590,6 +590,12 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
     index = build_index(
         declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
     )
+    unparsed = {
+        names(path)[0]: scan.display
+        for path, scan in ordered
+        if path in indexed and scan.problem is not None and scan.problem.code == "parse-error"
+    }
+    index = replace(index, unparsed=unparsed) if unparsed else index
     roots = _source_roots(scans, names, reasons, bool(settings.source_roots))
     return Gathered(targets, dict(ordered), table, index, problems, cache, roots, len(loaded))
 
