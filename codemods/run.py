@@ -335,6 +335,9 @@ def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
                 yield from (value for _, value in declared.splats)
                 if declared.base is not None:
                     yield Ref(declared.base)
+                receiver = (declared.decorator or "").rpartition(".")[0]
+                if receiver and receiver.partition(".")[0] != "celery":
+                    yield Ref(receiver)  # the app: its module may hold no hint (`app = make()`)
         if scan.calls is not None:
             for site in scan.calls.sites:
                 if site.task is not None:

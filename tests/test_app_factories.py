@@ -115,3 +115,18 @@ def test_an_unknown_task_whose_module_cannot_be_parsed_says_so(tmp_path: Path, i
     document = fix_json(project(tmp_path, FACTORY, tasks=broken), in_dir)
     (unknown,) = [d for d in document["diagnostics"] if d["code"] == "unknown-task"]
     assert "its module proj.tasks (proj/tasks.py) could not be parsed" in unknown["message"]
+
+
+def test_an_app_module_without_a_hint_is_read_when_a_task_names_its_app(
+    tmp_path: Path, in_dir
+) -> None:
+    """`app = create_application()` alone: nothing in the file says Celery or task."""
+    root = project(
+        tmp_path, "from proj.factory import create_application\n\napp = create_application()\n"
+    )
+    (root / "proj" / "factory.py").write_text(
+        dedent(FACTORY).replace("app = create_application()", "")
+    )
+    document = fix_json(root, in_dir)
+    assert document["summary"]["tasks_indexed"] == 1
+    assert added(document) == {"queue": "builds", "serializer": "pickle"}
