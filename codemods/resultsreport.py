@@ -4,7 +4,6 @@ annotations and SARIF (with the typo fixes offered, never applied)."""
 from __future__ import annotations
 
 import ast
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from codemods.commands import FixOptions, _color, _styled_diff, print_diagnostic
 from codemods.diff import file_diff
 from codemods.files import read_source
 from codemods.formats import ChangeRule, artifact_uri, github_annotations, sarif_document
+from codemods.jsontext import dumps
 from codemods.model import Diagnostic
 from codemods.report import (
     Report,
@@ -43,7 +43,7 @@ UNREAD_RULE = ChangeRule(
 def output(run: ResultsRun, options: FixOptions) -> None:
     report = run.report
     if options.output_format == "json":
-        click.echo(json.dumps(json_document(run), indent=2) + "\n", nl=False)
+        click.echo(dumps(json_document(run)) + "\n", nl=False)
         return
     if options.output_format == "github":
         click.echo(dump_github_results(report), nl=False)
@@ -52,7 +52,7 @@ def output(run: ResultsRun, options: FixOptions) -> None:
 
         document = sarif_document(report, tool_version=__version__, rule=UNREAD_RULE)
         _offer_typo_fixes(document, run.typos)
-        click.echo(json.dumps(document, indent=2) + "\n", nl=False)
+        click.echo(dumps(document) + "\n", nl=False)
     else:
         _text(run, options)
         return
