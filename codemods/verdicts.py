@@ -13,6 +13,7 @@ the result. When in doubt, never `unread`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -61,6 +62,7 @@ _TOKEN_PARTS = re.compile(rb"[.:\-]")
 ANY_APP = "*"
 
 
+@functools.cache
 def in_tests(path: str) -> bool:
     """Test code: under a tests/test/testing folder, or a test_*.py, *_test.py or conftest.py."""
     parts = PurePosixPath(path).parts
