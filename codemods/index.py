@@ -382,7 +382,11 @@ class _ModuleReader(ModuleReader):
             call = call.func  # app.task(...)(f)
         target = self.qualified(call.func) if isinstance(call, ast.Call) else None
         if target is None or not isinstance(call, ast.Call):
-            self.wrappers.append(DecoratorWrapper(self.own(node.name), "", (), simple=False))
+            named = [self.qualified(c.func) for c in calls_task]
+            calls = tuple(n for n in named if n is not None) if None not in named else ()
+            self.wrappers.append(
+                DecoratorWrapper(self.own(node.name), "", (), simple=False, calls=calls)
+            )
             return
         options, _ = self.keywords(call)
         self.wrappers.append(DecoratorWrapper(self.own(node.name), target, tuple(options)))

@@ -447,6 +447,9 @@ class _Linker:
         wrapper = self.wrappers.get(canonical)
         if wrapper is not None and canonical not in seen:
             if not wrapper.simple:
+                inside = [self._decorator(c, seen | {canonical}) for c in wrapper.calls]
+                if inside and all(found is None for found in inside):
+                    return None  # it calls no Celery task decorator (`invoke.task`)
                 return f"wrapper:{canonical}"
             inner = self._decorator(wrapper.target, seen | {canonical})
             if isinstance(inner, tuple):

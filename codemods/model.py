@@ -271,6 +271,8 @@ class DecoratorWrapper:
     target: str  # the decorator it wraps, as DeclaredTask.decorator
     options: tuple[tuple[str, ValueExpr], ...] = ()
     simple: bool = True  # False: it calls a task decorator in a way the index does not follow
+    # Not simple: what its `.task(...)`/`shared_task(...)` calls call, when they can be named.
+    calls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
