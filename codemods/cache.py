@@ -11,7 +11,9 @@ that does not decode into well-typed records, or whose checksum does not match, 
   neither racy (within two seconds of when the row was written, git's rule) nor suspicious
   (normalised to the epoch, as Nix and `SOURCE_DATE_EPOCH` builds do, or in the future).
 - `scans`: per path and the scan's inputs (module name, is_package, size limit), the scan, and
-  apart from it the module's bindings (its names), decoded only when a name leads into it.
+  apart from it the module's bindings (its names), decoded only when a name leads into it, and
+  its call sites, decoded only for the files a run plans (a run naming a few files needs only
+  the names the other files' calls look up, kept apart too).
 - `edits`: per path, the statements an edit rewrote, keyed on the content and the plan. They are
   verified again, statement by statement, before they are used.
 
@@ -37,7 +39,17 @@ from functools import cache
 from pathlib import Path
 
 from codemods.discovery import Stat, key_maker
-from codemods.model import BindingStep, FileScan, StatementEdits
+from codemods.model import (
+    Alternatives,
+    BindingStep,
+    Concat,
+    DictExpr,
+    FileScan,
+    Ref,
+    ScannedCalls,
+    StatementEdits,
+    ValueExpr,
+)
 from codemods.serial import Codec, DecodeError, EncodeError, json_string
 
 RACY_NS = 2_000_000_000
@@ -51,7 +63,8 @@ SCHEMA = (
     "ctime_ns INTEGER, inode INTEGER, checked_ns INTEGER, digest BLOB, plain INTEGER, "
     "used INTEGER, checksum BLOB) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS scans (path BLOB, variant BLOB, digest BLOB, payload BLOB, "
-    "bindings BLOB, used INTEGER, checksum BLOB, PRIMARY KEY (path, variant)) WITHOUT ROWID",
+    "bindings BLOB, calls BLOB, refs BLOB, used INTEGER, checksum BLOB, "
+    "PRIMARY KEY (path, variant)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS edits (path BLOB PRIMARY KEY, key BLOB, payload BLOB, "
     "used INTEGER, checksum BLOB) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS plain (folder BLOB, variant BLOB, digests BLOB, used INTEGER, "
@@ -80,6 +93,25 @@ class ModuleBindings:
     steps: tuple[BindingStep, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class CallReferences:
+    """The names a file's call sites look up (their task names and options that are not
+    literal, in site order), stored apart from the sites."""
+
+    exprs: tuple[ValueExpr, ...]
+
+
+def call_references(calls: ScannedCalls) -> tuple[ValueExpr, ...]:
+    """What looking up a file's call sites' values reads: a literal looks up nothing."""
+    looked_up = (Ref, Concat, DictExpr, Alternatives)
+    return tuple(
+        value
+        for site in calls.sites
+        for value in (site.task, *site.given.values())
+        if isinstance(value, looked_up)
+    )
+
+
 @cache
 def scan_codec() -> Codec[FileScan]:
     return Codec(FileScan)
@@ -91,6 +123,16 @@ def bindings_codec() -> Codec[ModuleBindings]:
 
 
 @cache
+def calls_codec() -> Codec[ScannedCalls]:
+    return Codec(ScannedCalls)
+
+
+@cache
+def references_codec() -> Codec[CallReferences]:
+    return Codec(CallReferences)
+
+
+@cache
 def edit_codec() -> Codec[StatementEdits]:
     return Codec(StatementEdits)
 
@@ -99,7 +141,7 @@ def edit_codec() -> Codec[StatementEdits]:
 def build_key() -> str:
     """Changes with any record definition, the tool's code or the Python version."""
     digest = hashlib.blake2b(digest_size=12)
-    codecs = (scan_codec(), bindings_codec(), edit_codec())
+    codecs = (scan_codec(), bindings_codec(), calls_codec(), references_codec(), edit_codec())
     digest.update(" ".join(codec.fingerprint for codec in codecs).encode())
     digest.update(repr(sys.version_info[:2]).encode())
     package = os.path.dirname(os.path.abspath(__file__))
@@ -202,6 +244,12 @@ class _StoredBindings:
             return scan.facts.bindings if scan.facts is not None else ()
 
 
+# A scans row: (digest, payload, bindings, calls, refs, used, checksum).
+_ScanRow = tuple[bytes, bytes, bytes, bytes, bytes, int, bytes]
+# The types of a row's columns, path and variant first.
+_SCAN_ROW_KINDS = [bytes, bytes, bytes, bytes, bytes, bytes, bytes, int, bytes]
+
+
 @dataclass
 class _FileRow:
     size: int
@@ -232,9 +280,11 @@ class Cache:
             self._db.close()
             raise
         self._files: dict[bytes, _FileRow] = {}
-        # path -> variant -> (digest, payload, bindings, used, checksum)
-        self._scans: dict[bytes, dict[bytes, tuple[bytes, bytes, bytes, int, bytes]]] = {}
+        # path -> variant -> (digest, payload, bindings, calls, refs, used, checksum)
+        self._scans: dict[bytes, dict[bytes, _ScanRow]] = {}
         self._apart: dict[str, _StoredBindings] = {}  # by display path, of the scans returned
+        # By display path, of the scans returned without their calls: what the calls look up.
+        self._references: dict[str, tuple[ValueExpr, ...]] = {}
         self._loaded: list[tuple[bytes, bytes]] = []  # (start, end) of the path ranges loaded
         self._seen: set[bytes] = set()
         self._read_alone: set[bytes] = set()  # scans rows of files outside the folders loaded
@@ -393,15 +443,15 @@ class Cache:
 
     def _read_scans_rows(self, where: str, arguments: tuple[bytes, ...]) -> None:
         rows = self._db.execute(
-            "SELECT path, variant, digest, payload, bindings, used, checksum FROM scans "
-            f"WHERE {where}",
+            "SELECT path, variant, digest, payload, bindings, calls, refs, used, checksum "
+            f"FROM scans WHERE {where}",
             arguments,
         )
-        for path, variant, digest, payload, bindings, used, checksum in rows:
-            kinds = [type(v) for v in (path, variant, digest, payload, bindings, used, checksum)]
-            if kinds != [bytes, bytes, bytes, bytes, bytes, int, bytes]:
+        for path, variant, *values in rows:
+            kinds = [type(path), type(variant), *map(type, values)]
+            if kinds != _SCAN_ROW_KINDS:
                 continue  # damaged
-            self._scans.setdefault(path, {})[variant] = (digest, payload, bindings, used, checksum)
+            self._scans.setdefault(path, {})[variant] = tuple(values)
 
     def _row(self, key: bytes) -> _FileRow | None:
         if key not in self._files and not self._in_loaded(key) and key not in self._seen:
@@ -430,11 +480,14 @@ class Cache:
         *,
         vouched: bool = False,
         any_name: bool = False,
+        calls: bool = True,
     ) -> FileScan | None:
         """The cached scan of the content `digest` at this path, or None. A file git vouches
         for has no files row: its digest is the blob id. With `any_name`, a scan made under
         another module name may be returned (the caller checks the name). The module's
-        bindings are left out of its facts (`bindings_apart`): `bindings_apart()` has them."""
+        bindings are left out of its facts (`bindings_apart`): `bindings_apart()` has them.
+        Without `calls`, call sites are left out too (`calls_apart`): `call_references()` has
+        the names they look up."""
         if vouched:
             if not self._in_loaded(key) and key not in self._read_alone:
                 self._read_scans("path = ?", (key,))
@@ -460,13 +513,26 @@ class Cache:
                 return None
             stored = found
         self._used_scans.setdefault(key, set()).add(variant)
-        stored_digest, payload, bindings, used, checksum = stored
+        stored_digest, payload, bindings, sites, refs, used, checksum = stored
         if stored_digest != digest or checksum != _checksum(
-            key, variant, digest, payload, bindings
+            key, variant, digest, payload, bindings, sites, refs
         ):
             return None
         try:
             scan = scan_codec().decode(payload, own_path=display)
+            if scan.calls_apart != bool(sites) or (scan.calls is not None and scan.calls_apart):
+                return None
+            references: tuple[ValueExpr, ...] = ()
+            if not scan.calls_apart:
+                if refs:
+                    return None
+            elif calls:
+                found_calls = calls_codec().decode(sites, own_path=display)
+                if not found_calls.sites:
+                    return None
+                scan = replace(scan, calls=found_calls, calls_apart=False)
+            else:
+                references = references_codec().decode(refs, own_path=display).exprs
         except DecodeError:
             return None
         if scan.digest != digest or scan.display != display:
@@ -479,12 +545,18 @@ class Cache:
             return None
         else:
             self._apart[display] = _StoredBindings(bindings, display, facts.module, max_size)
+        if scan.calls_apart:
+            self._references[display] = references
         self._touch("scans", key, variant, used)
         return scan
 
     def bindings_apart(self) -> Mapping[str, _StoredBindings]:
         """The bindings of the modules `scan()` returned, by path, each decoded when needed."""
         return self._apart
+
+    def call_references(self) -> Mapping[str, tuple[ValueExpr, ...]]:
+        """By path, what the call sites of the scans `scan()` returned without them look up."""
+        return self._references
 
     def _touch(self, table: str, key: bytes, variant: bytes | None, used: int) -> None:
         if used < self.today:
@@ -552,19 +624,24 @@ class Cache:
         variant = _variant(name, is_package, max_size)
         self._used_scans.setdefault(key, set()).add(variant)
         facts = scan.facts
-        if facts is not None and facts.bindings_apart:
-            return  # read from the cache: its bindings are not in it
+        if (facts is not None and facts.bindings_apart) or scan.calls_apart:
+            return  # read from the cache: its bindings (or calls) are not in it
         try:
-            bindings = b""
+            bindings = sites = refs = b""
             if facts is not None:  # the bindings apart: most runs need few modules' names
                 bindings = bindings_codec().encode(ModuleBindings(facts.bindings))
                 scan = replace(scan, facts=replace(facts, bindings=(), bindings_apart=True))
+            if scan.calls is not None and scan.calls.sites:  # planned only for the files named
+                sites = calls_codec().encode(scan.calls, own_path=scan.display)
+                found = CallReferences(call_references(scan.calls))
+                refs = references_codec().encode(found, own_path=scan.display)
+                scan = replace(scan, calls=None, calls_apart=True)
             payload = scan_codec().encode(scan, own_path=scan.display)
         except EncodeError:
             return
         self._put_scans.append(
-            (key, variant, scan.digest, payload, bindings, self.today,
-             _checksum(key, variant, scan.digest, payload, bindings))
+            (key, variant, scan.digest, payload, bindings, sites, refs, self.today,
+             _checksum(key, variant, scan.digest, payload, bindings, sites, refs))
         )  # fmt: skip
 
     def put_edit(self, key: bytes, edit_key: bytes, edits: StatementEdits) -> None:
@@ -656,7 +733,7 @@ class Cache:
             )
         if self._put_scans:
             db.executemany(
-                "INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?, ?, ?, ?)", self._put_scans
+                "INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._put_scans
             )
         if self._put_edits:
             db.executemany("INSERT OR REPLACE INTO edits VALUES (?, ?, ?, ?, ?)", self._put_edits)

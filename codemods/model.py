@@ -482,6 +482,9 @@ class FileScan:
     digest: bytes = b""  # of the content scanned, for the cache
     # What the module does with task results (`results`); None when the file was not parsed.
     results: ResultFacts | None = None
+    # `calls` (call sites there were) was left out of this record and kept apart (a cached scan
+    # of a file the run does not plan): the cache has what they look up.
+    calls_apart: bool = False
 
 
 @dataclass(frozen=True, slots=True)

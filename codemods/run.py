@@ -8,7 +8,7 @@ import gc
 import os
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -112,10 +112,12 @@ def _scan_all(
     cache: Cache | None,
     names: ModuleNamer,
     predict: Predict | None = None,
+    planned: Collection[str] | None = None,
 ) -> dict[str, FileScan]:
     """Every file's scan under the module name `names` gives it: from the cache when it is
     current, else computed (in parallel). `predict`, given the files to scan and the scans found
-    in the cache, gives the namer to scan them with instead."""
+    in the cache, gives the namer to scan them with instead. A cached scan of a file not in
+    `planned` (when given) comes without its call sites (`calls_apart`)."""
     tick = progress(len(paths)) if progress is not None else (lambda: None)
     scans: dict[str, FileScan] = {}
     misses: list[str] = []
@@ -165,7 +167,7 @@ def _scan_all(
                     digests_found[path] = digest
                     hit = cache.scan(
                         key, path, digest, namers[path], max_size, vouched=vouched,
-                        any_name=any_name,
+                        any_name=any_name, calls=planned is None or path in planned,
                     )  # fmt: skip
                 if hit is None or _lacks_results(hit, settings):
                     misses.append(path)
@@ -192,7 +194,7 @@ def _scan_all(
                 if digest is not None:
                     hit = cache.scan(
                         keys[path], path, digest, namers[path], settings.max_file_size,
-                        vouched=path in digests,
+                        vouched=path in digests, calls=planned is None or path in planned,
                     )  # fmt: skip
                 if hit is None or _lacks_results(hit, settings):
                     misses.append(path)
@@ -324,8 +326,11 @@ def _digest(path: str) -> bytes | None:
         return None
 
 
-def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
-    """Every value pass 2 and the index will look up: task names, options, bases."""
+def _referenced_names(
+    scans: Iterable[FileScan], apart: Mapping[str, tuple[ValueExpr, ...]]
+) -> Iterable[ValueExpr]:
+    """Every value pass 2 and the index will look up: task names, options, bases. `apart`: by
+    path, what the call sites of the scans without them (`calls_apart`) look up."""
     for scan in scans:
         if scan.facts is not None:
             for declared in scan.facts.declared:
@@ -343,16 +348,22 @@ def _referenced_names(scans: Iterable[FileScan]) -> Iterable[ValueExpr]:
                 if site.task is not None:
                     yield site.task
                 yield from site.given.values()
+        elif scan.calls_apart:
+            yield from apart.get(scan.display, ())
 
 
 def _read_referenced_modules(
-    scans: dict[str, FileScan], table: SymbolTable, settings: Settings, names: ModuleNamer
+    scans: dict[str, FileScan],
+    table: SymbolTable,
+    settings: Settings,
+    names: ModuleNamer,
+    calls_apart: Mapping[str, tuple[ValueExpr, ...]] | None = None,
 ) -> None:
     """Constants may live in modules without a hint (`class Names: X = "x"`, a `constants/all.py`
     that is only `from .base import *`): the table reads such a module when a name leads into
     it, each once, however long the chain of re-exports."""
     table.loader = _ModuleLoader(scans, settings, names)
-    for expr in list(_referenced_names(list(scans.values()))):
+    for expr in list(_referenced_names(list(scans.values()), calls_apart or {})):
         table.resolve(expr)
 
 
@@ -447,7 +458,8 @@ def _source_roots(
     roots: set[Path] = set()  # each shown once: showing a folder costs a relpath
     for path, scan in scans.items():
         facts = scan.facts
-        if facts is None or not (facts.declared or facts.apps or (scan.calls and scan.calls.sites)):
+        calls = scan.calls_apart or (scan.calls is not None and scan.calls.sites)
+        if facts is None or not (facts.declared or facts.apps or calls):
             continue
         root = names.root(path)
         if root in roots:
@@ -567,8 +579,11 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
     # Discovery lists each tree sorted: the files named are usually in the workers' tree.
     files = list(widest.files) if targets <= indexed else sorted(targets | indexed)
     reasons: Mapping[str, str] = {}
+    # Only the files under PATHS are planned: the others' call sites are needed only for the
+    # names they look up (not for `results`, which reads every file's beat entries).
+    planned = targets if targets != indexed and not settings.results else None
     if settings.source_roots:
-        scans = _scan_all(files, settings, progress, listings, cache, names)
+        scans = _scan_all(files, settings, progress, listings, cache, names, planned=planned)
     else:
         # Files not cached are scanned under the names their imports suggest before parsing,
         # then named from what the parsed imports say; the few that differ are scanned again.
@@ -576,18 +591,19 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
             imports = {**_parsed_imports(hits), **_guessed_imports(misses)}
             return _infer_layout(files, imports, settings, names)[0]
 
-        scans = _scan_all(files, settings, progress, listings, cache, names, predict)
+        scans = _scan_all(files, settings, progress, listings, cache, names, predict, planned)
         names, reasons = _infer_layout(files, _parsed_imports(scans), settings, names)
         parsed = ((p, scan) for p, scan in scans.items() if scan.facts is not None)
         renamed = sorted(p for p, scan in parsed if not _named_as(scan, p, names))
-        scans.update(_scan_all(renamed, settings, None, listings, cache, names))
+        scans.update(_scan_all(renamed, settings, None, listings, cache, names, planned=planned))
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     table = SymbolTable.from_facts(
         (s.facts for s in scans.values() if s.facts is not None),
         apart=cache.bindings_apart() if cache is not None else None,
     )
-    _read_referenced_modules(scans, table, settings, names)
+    apart = cache.call_references() if cache is not None else None
+    _read_referenced_modules(scans, table, settings, names, apart)
     ordered = sorted(scans.items())
     declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]
     index = build_index(

@@ -52,13 +52,15 @@ def _check(*args: str) -> tuple[int, bytes, str]:
 def _forge_bindings(database: Path, change) -> int:
     """Rewrite the bindings of every scans row with `change`, with a matching checksum."""
     db = sqlite3.connect(database)
-    rows = db.execute("SELECT path, variant, digest, payload, bindings FROM scans").fetchall()
+    rows = db.execute(
+        "SELECT path, variant, digest, payload, bindings, calls, refs FROM scans"
+    ).fetchall()
     forged = 0
-    for path, variant, digest, payload, bindings in rows:
+    for path, variant, digest, payload, bindings, calls, refs in rows:
         if not bindings:
             continue
         new = change(bindings)
-        checksum = _checksum(path, variant, digest, payload, new)
+        checksum = _checksum(path, variant, digest, payload, new, calls, refs)
         db.execute(
             "UPDATE scans SET bindings = ?, checksum = ? WHERE path = ? AND variant = ?",
             (new, checksum, path, variant),

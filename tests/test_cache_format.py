@@ -187,12 +187,17 @@ def _poison(private_cache: Path, table: str, change) -> None:
                 (forged, _checksum(path, key, forged), path),
             )
     else:
-        rows = db.execute("SELECT path, variant, digest, payload, bindings FROM scans").fetchall()
-        for path, variant, digest, payload, bindings in rows:
-            forged = change(payload, path)
+        rows = db.execute(
+            "SELECT path, variant, digest, payload, bindings, calls, refs FROM scans"
+        ).fetchall()
+        for path, variant, digest, payload, bindings, calls, refs in rows:
+            # The call sites are kept apart from the rest of the scan: both are forged.
+            forged, forged_calls = change(payload, path), change(calls, path) if calls else calls
+            checksum = _checksum(path, variant, digest, forged, bindings, forged_calls, refs)
             db.execute(
-                "UPDATE scans SET payload = ?, checksum = ? WHERE path = ? AND variant = ?",
-                (forged, _checksum(path, variant, digest, forged, bindings), path, variant),
+                "UPDATE scans SET payload = ?, calls = ?, checksum = ? "
+                "WHERE path = ? AND variant = ?",
+                (forged, forged_calls, checksum, path, variant),
             )
     db.commit()
     db.close()
@@ -227,6 +232,8 @@ def test_a_wrongly_typed_scan_row_is_a_miss(demo: Path, private_cache: Path) -> 
     outputs()
 
     def damage(payload: bytes, path: bytes) -> bytes:
+        if payload.startswith(b"[[["):  # call sites kept apart: a ScannedCalls with a field more
+            return b"[[true, [[" + payload[3:]
         entries = json.loads(payload)
         text = json.dumps(entries).replace('"ScannedCalls", [[', '"ScannedCalls", [true, [', 1)
         return text.encode()
