@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from codemods.cli import main
+from codemods.console import main
 
 if __name__ == "__main__":
     main()

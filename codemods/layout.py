@@ -223,7 +223,7 @@ def marker_roots(files: Iterable[str], bounds: Iterable[str]) -> dict[str, str]:
         while folder not in folders and any(folder == b or _under(folder, b) for b in bounds):
             folders.add(folder)
             folder = os.path.dirname(folder)
-    isfile = os.path.isfile
+    isfile = _is_file
     for folder in sorted(folders):
         inside = folder if folder.endswith(os.sep) else folder + os.sep  # os.path.join's way
         if (
@@ -241,6 +241,12 @@ def marker_roots(files: Iterable[str], bounds: Iterable[str]) -> dict[str, str]:
                 if target != folder and target in folders:
                     roots.setdefault(target, marker)
     return roots
+
+
+def _is_file(path: str) -> bool:
+    """`os.path.isfile`, without an error raised and caught for each missing file: most
+    folders hold no marker file."""
+    return os.access(path, os.F_OK) and os.path.isfile(path)
 
 
 def _declared_roots(config: Path) -> list[str]:

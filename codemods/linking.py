@@ -8,7 +8,6 @@ and the decorator (a project wrapper's fixed options, `**DICT` splats, keywords)
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -601,6 +600,8 @@ class _Linker:
             return
         if any(keyword == attribute for cls in mro for attribute, _ in cls.attributes):
             return  # a custom base reads it
+        import difflib  # only for a keyword Celery does not know
+
         close = difflib.get_close_matches(keyword, sorted(TASK_OPTIONS), n=1, cutoff=0.8)
         if close:
             self.diagnostics.append(

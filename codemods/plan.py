@@ -8,7 +8,6 @@ do not fit.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +76,8 @@ def suggest(name: str, known: Sequence[str]) -> list[str]:
     same_tail = [k for k in index.by_tail.get(tail, ())[:4] if k != name]
     # A typo is in the module or in the function: compare with the names that share the other
     # part and are a small edit away (a typo in both is rare).
+    import difflib  # only for a name no task has
+
     close = difflib.get_close_matches(name, index.near(name), n=3, cutoff=0.8)
     if close:
         # Only names about as close as the closest one: a near miss is rarely one of many.

@@ -598,17 +598,26 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
         scans.update(_scan_all(renamed, settings, None, listings, cache, names, planned=planned))
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
-    table = SymbolTable.from_facts(
-        (s.facts for s in scans.values() if s.facts is not None),
-        apart=cache.bindings_apart() if cache is not None else None,
-    )
-    apart = cache.call_references() if cache is not None else None
-    _read_referenced_modules(scans, table, settings, names, apart)
-    ordered = sorted(scans.items())
-    declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]
-    index = build_index(
-        declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
-    )
+    # Linking builds many small records and memos that live until the run ends, none of them
+    # cyclic: kept out of the cyclic collector's way, as the scans are.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        table = SymbolTable.from_facts(
+            (s.facts for s in scans.values() if s.facts is not None),
+            apart=cache.bindings_apart() if cache is not None else None,
+        )
+        apart = cache.call_references() if cache is not None else None
+        _read_referenced_modules(scans, table, settings, names, apart)
+        ordered = sorted(scans.items())
+        declaring = [s.facts for p, s in ordered if p in indexed and s.facts is not None]
+        index = build_index(
+            declaring, loaded, symbols=table, worker_defaults=dict(settings.worker_defaults)
+        )
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
     unparsed = {
         names(path)[0]: scan.display
         for path, scan in ordered
