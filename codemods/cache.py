@@ -377,12 +377,12 @@ class Cache:
             if checksum != _checksum(folder, self._plain_variant, digests):
                 continue
             step = BLOB_ID_SIZE + 1
-            modules: set[bytes] = set()
-            inits: set[bytes] = set()
-            for at in range(0, len(digests) - step + 1, step):
-                (inits if digests[at + BLOB_ID_SIZE : at + step] == INIT else modules).add(
-                    digests[at : at + BLOB_ID_SIZE]
-                )
+            count = len(digests) // step
+            ids = [digests[at : at + BLOB_ID_SIZE] for at in range(0, count * step, step)]
+            marks = digests[BLOB_ID_SIZE : count * step : step]  # the byte after each blob id
+            init = INIT[0]
+            modules = {i for i, mark in zip(ids, marks, strict=True) if mark != init}
+            inits = {i for i, mark in zip(ids, marks, strict=True) if mark == init}
             self._plain[0].update(modules)
             self._plain[1].update(inits)
             if folder == start:

@@ -595,7 +595,10 @@ def gather(settings: Settings, progress: Progress | None = None) -> Gathered:
         names, reasons = _infer_layout(files, _parsed_imports(scans), settings, names)
         parsed = ((p, scan) for p, scan in scans.items() if scan.facts is not None)
         renamed = sorted(p for p, scan in parsed if not _named_as(scan, p, names))
-        scans.update(_scan_all(renamed, settings, None, listings, cache, names, planned=planned))
+        if renamed:
+            scans.update(
+                _scan_all(renamed, settings, None, listings, cache, names, planned=planned)
+            )
     problems = [_symlink(link) for link in found.symlinks]
     problems += [s.problem for s in scans.values() if s.problem is not None]
     # Linking builds many small records and memos that live until the run ends, none of them
