@@ -128,8 +128,7 @@ def _scan_all(
     if cache is not None:
         digests = {k: v for d in found for k, v in d.digests.items()}
         stats = {k: v for d in found for k, v in d.stats.items()}
-        max_size = settings.max_file_size
-        cache.load([folder for d in found for folder in d.folders], max_size)
+        cache.load([folder for d in found for folder in d.folders], settings.max_file_size)
         to_key = key_maker()
         # Before the layout is known, a cached scan made under another module name is taken:
         # the caller scans again each file whose final name differs.
@@ -165,11 +164,11 @@ def _scan_all(
                 hit = None
                 if digest is not None:
                     digests_found[path] = digest
-                    hit = cache.scan(
-                        key, path, digest, namers[path], max_size, vouched=vouched,
+                    hit = _cached_scan(
+                        cache, settings, key, path, digest, namers[path], vouched=vouched,
                         any_name=any_name, calls=planned is None or path in planned,
                     )  # fmt: skip
-                if hit is None or _lacks_results(hit, settings):
+                if hit is None:
                     misses.append(path)
                 else:
                     scans[path] = hit
@@ -192,11 +191,12 @@ def _scan_all(
                 digest = digests_found.get(path)
                 hit = None
                 if digest is not None:
-                    hit = cache.scan(
-                        keys[path], path, digest, namers[path], settings.max_file_size,
-                        vouched=path in digests, calls=planned is None or path in planned,
+                    hit = _cached_scan(
+                        cache, settings, keys[path], path, digest, namers[path],
+                        vouched=path in digests, any_name=False,
+                        calls=planned is None or path in planned,
                     )  # fmt: skip
-                if hit is None or _lacks_results(hit, settings):
+                if hit is None:
                     misses.append(path)
                 else:
                     scans[path] = hit
@@ -211,10 +211,27 @@ def _scan_all(
     return scans
 
 
-def _lacks_results(scan: FileScan, settings: Settings) -> bool:
-    """A cached scan `fix` made (what the module does with results is not in it), when
-    `results` needs it: the file is scanned again."""
-    return settings.results and scan.facts is not None and scan.results is None
+def _cached_scan(
+    cache: Cache,
+    settings: Settings,
+    key: bytes,
+    path: str,
+    digest: bytes,
+    namer: Callable[[], tuple[str, bool]],
+    *,
+    vouched: bool,
+    any_name: bool,
+    calls: bool,
+) -> FileScan | None:
+    """The cached scan of the file, if current and complete enough for this run: a scan `fix`
+    made holds nothing of what the module does with results, which `results` needs."""
+    hit = cache.scan(
+        key, path, digest, namer, settings.max_file_size, vouched=vouched, any_name=any_name,
+        calls=calls,
+    )  # fmt: skip
+    if hit is not None and settings.results and hit.facts is not None and hit.results is None:
+        return None
+    return hit
 
 
 def plain_scans() -> Callable[[str, bytes], FileScan]:
