@@ -42,17 +42,19 @@ class AppClasses:
             for app in module_facts.apps:
                 if app.defined:
                     self.apps[canonical(app.qualname)] = app.factory
-        # App factories, by canonical name: (the factory, the path of its module).
-        self.factories: dict[str, tuple[AppFacts, str]] = {
+        factories = {  # by canonical name: (the factory, the path of its module)
             canonical(factory.qualname): (factory, module_facts.path)
             for module_facts in facts
             for factory in module_facts.app_factories
         }
+        # Apps an app factory made (`app = create_application()`): (the factory, its path).
+        self.factory_made: dict[str, tuple[AppFacts, str]] = {}
         # Objects made by a project subclass of Celery are apps too (`app = Application()`), and
-        # so are those an app factory makes (`app = create_application()`).
+        # so are those an app factory makes.
         for name, made_by in self.instances.items():
-            made = self.factories.get(canonical(made_by))
+            made = factories.get(canonical(made_by))
             if made is not None:
+                self.factory_made[canonical(name)] = made
                 self.apps.setdefault(canonical(name), made[0].factory)
             elif self.is_celery(made_by):
                 self.apps.setdefault(canonical(name), made_by)

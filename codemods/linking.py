@@ -219,13 +219,9 @@ class _Linker:
                     self.app_settings[name].extend(settings)
 
         self.defined_apps.update(self.app_classes.apps)  # `app = Application()`, a subclass
-        for name, made_by in self.app_classes.instances.items():
-            made = self.app_classes.factories.get(table.canonical(made_by))
-            if made is not None:  # `app = create_application()`: the factory's settings first
-                factory, path = made
-                self.app_settings[table.canonical(name)][:0] = [
-                    (key, value, path) for key, value in factory.settings
-                ]
+        for name, (factory, path) in self.app_classes.factory_made.items():
+            # `app = create_application()`: the factory's settings come first.
+            self.app_settings[name][:0] = [(key, value, path) for key, value in factory.settings]
 
     # -- apps and their settings --------------------------------------------------------------
 
